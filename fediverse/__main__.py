@@ -1,0 +1,3 @@
+from fediverse.cli import main
+
+raise SystemExit(main())

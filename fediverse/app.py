@@ -1,0 +1,191 @@
+"""The composition root: `create_app(config)` builds the store, services and routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+
+import httpx
+from quart import Quart, Response, request
+from werkzeug.exceptions import HTTPException
+
+from fediverse import __version__
+from fediverse.activitypub.client import ClientSettings, FederationClient
+from fediverse.activitypub.netguard import Resolver
+from fediverse.config import Config
+from fediverse.errors import FediverseError
+from fediverse.inbox.handlers import build_registry
+from fediverse.inbox.job import InboxJob
+from fediverse.inbox.routes import blueprint as inbox_blueprint
+from fediverse.jobs.runner import JobRunner
+from fediverse.outbox.delivery import DeliveryJob
+from fediverse.outbox.routes import blueprint as outbox_blueprint
+from fediverse.services import follows
+from fediverse.services.actors import ensure_instance_actor
+from fediverse.services.context import Context
+from fediverse.store.engine import create_engine, create_sessionmaker
+from fediverse.ui import pages
+from fediverse.ui.pages import blueprint as ui_blueprint
+from fediverse.uris import Uris
+from fediverse.web import CONTEXT_KEY, RUNNER_KEY, client_wants_json, json_response
+from fediverse.webfinger.routes import blueprint as webfinger_blueprint
+
+log = logging.getLogger(__name__)
+
+UI_DIR = Path(__file__).parent / "ui"
+
+# Everything the pages need is served by the instance itself; nothing inline, nothing external.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' https: data:; media-src 'self' https:; "
+    "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def build_context(
+    config: Config,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    resolve: Resolver | None = None,
+) -> Context:
+    """Build the store, the HTTP client and the settings every service shares.
+
+    `transport` and `resolve` let the test harness route HTTP between in-process instances.
+    """
+    engine = create_engine(config.database)
+    federation = config.federation
+    settings = ClientSettings(
+        user_agent=f"fediverse/{__version__} (+{config.instance.base_url}/)",
+        allow_private_addresses=federation.allow_private_addresses,
+        max_response_bytes=federation.max_fetch_bytes,
+        timeout_seconds=federation.fetch_timeout_seconds,
+        pool_connections=config.delivery.max_in_flight,
+    )
+    holder: list[Context] = []
+    http = FederationClient(
+        settings, lambda: holder[0].instance_signing_key(), transport=transport, resolve=resolve
+    )
+    ctx = Context(
+        config=config,
+        uris=Uris(config.instance.base_url),
+        engine=engine,
+        sessions=create_sessionmaker(engine),
+        http=http,
+    )
+    holder.append(ctx)
+    return ctx
+
+
+def build_runner(ctx: Context, *, worker_id: str | None = None) -> JobRunner:
+    """Build the job runner with every kind of background work registered."""
+    workers = ctx.config.workers
+    runner = JobRunner(
+        ctx.sessions,
+        dialect=ctx.engine.dialect.name,
+        batch_size=workers.batch_size,
+        lease=timedelta(seconds=workers.lease_seconds),
+        poll_interval=workers.poll_interval_seconds,
+        worker_id=worker_id,
+    )
+    runner.register(InboxJob(ctx, build_registry()))
+    runner.register(
+        DeliveryJob(
+            ctx.sessions,
+            ctx.http,
+            retry_horizon=timedelta(hours=ctx.config.delivery.retry_horizon_hours),
+            per_host_limit=ctx.config.delivery.per_host_limit,
+            on_gone=partial(follows.prune_inbox, ctx),
+        )
+    )
+    ctx.wake_workers = runner.wake
+    return runner
+
+
+def create_app(
+    config: Config, *, context: Context | None = None, run_workers: bool | None = None
+) -> Quart:
+    """Build the web application for one instance.
+
+    `run_workers` (default: `[workers] embedded`) runs the job runner inside the web process.
+    """
+    ctx = context or build_context(config)
+    runner = build_runner(ctx)
+    embedded = config.workers.embedded if run_workers is None else run_workers
+    app = Quart(
+        __name__,
+        template_folder=str(UI_DIR / "templates"),
+        static_folder=str(UI_DIR / "static"),
+        static_url_path="/static",
+    )
+    app.config["MAX_CONTENT_LENGTH"] = config.server.max_request_bytes
+    app.extensions[CONTEXT_KEY] = ctx
+    app.extensions[RUNNER_KEY] = runner
+
+    app.register_blueprint(webfinger_blueprint)
+    app.register_blueprint(inbox_blueprint)
+    app.register_blueprint(outbox_blueprint)
+    app.register_blueprint(ui_blueprint)
+    _install_error_handlers(app)
+    _install_security_headers(app)
+
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+
+    @app.before_serving
+    async def start() -> None:
+        await ensure_instance_actor(ctx)
+        if embedded:
+            tasks.append(asyncio.create_task(runner.run_forever(stop)))
+
+    @app.after_serving
+    async def shut_down() -> None:
+        stop.set()
+        for task in tasks:
+            await task
+        await ctx.close()
+
+    return app
+
+
+def _install_error_handlers(app: Quart) -> None:
+    async def render(status: int, message: str) -> Response:
+        if client_wants_json():
+            return json_response({"error": message}, status=status)
+        return Response(
+            await pages.error_page(status, message),
+            status=status,
+            content_type="text/html; charset=utf-8",
+        )
+
+    @app.errorhandler(FediverseError)
+    async def handle_ours(error: FediverseError) -> Response:
+        return await render(error.status, error.message)
+
+    @app.errorhandler(HTTPException)
+    async def handle_http(error: HTTPException) -> Response:
+        status = error.code or 500
+        messages = {
+            404: f"Nothing is at {request.path}.",
+            405: f"{request.method} is not allowed on {request.path}.",
+            413: "The request body is too large.",
+        }
+        return await render(status, messages.get(status, error.description or "Request failed."))
+
+    @app.errorhandler(Exception)
+    async def handle_unexpected(error: Exception) -> Response:
+        log.exception("unhandled error", extra={"path": request.path, "method": request.method})
+        return await render(500, FediverseError.default_message)
+
+
+def _install_security_headers(app: Quart) -> None:
+    @app.after_request
+    async def add_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if (response.mimetype or "").startswith("text/html"):
+            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        return response

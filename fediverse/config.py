@@ -1,0 +1,391 @@
+"""Boot settings, declared once as data and loaded from `instance.toml`.
+
+Every setting lives in `SETTINGS` with its type, default and help text; the loader refuses unknown
+keys and bad values with one message naming the file, the key and the problem, and a test proves
+that each setting is documented in the shipped `instance.toml`. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+CONFIG_ENV = "FEDIVERSE_CONFIG"
+DEFAULT_CONFIG_NAME = "instance.toml"
+
+
+class ConfigError(Exception):
+    """Raise when the configuration cannot be used; the message is one line for the operator."""
+
+    def __init__(self, path: Path | str, key: str | None, problem: str) -> None:
+        self.path = str(path)
+        self.key = key
+        self.problem = problem
+        where = f"{self.path}: {key}: " if key else f"{self.path}: "
+        super().__init__(where + problem)
+
+
+Validator = Callable[[Any], str | None]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented boot setting: `section.key`, its type, default and help text."""
+
+    section: str
+    key: str
+    kind: type
+    default: Any
+    help: str
+    check: Validator | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.section}.{self.key}"
+
+
+def _port(value: Any) -> str | None:
+    return None if 1 <= value <= 65535 else "must be a port number from 1 to 65535"
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be greater than zero"
+
+
+def _non_negative(value: Any) -> str | None:
+    return None if value >= 0 else "must be zero or greater"
+
+
+def _http_url(value: Any) -> str | None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an absolute http:// or https:// URL such as https://social.example"
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return "must not have a path, query or fragment (the instance lives at the root)"
+    return None
+
+
+def _domain(value: Any) -> str | None:
+    if not value or "/" in value or "@" in value or " " in value:
+        return "must be a bare host name such as social.example (a port is allowed)"
+    return None
+
+
+def _database_url(value: Any) -> str | None:
+    if value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        return None
+    return "must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "instance",
+        "domain",
+        str,
+        "localhost:8000",
+        "Host name used in handles (alice@DOMAIN) and WebFinger.",
+        _domain,
+    ),
+    Setting(
+        "instance",
+        "base_url",
+        str,
+        "http://localhost:8000",
+        "Public URL every ActivityPub id starts with.",
+        _http_url,
+    ),
+    Setting(
+        "instance",
+        "name",
+        str,
+        "A Fediverse community",
+        "Instance name shown before an admin changes it in the console.",
+    ),
+    Setting("server", "host", str, "127.0.0.1", "Address `fediverse serve` listens on."),
+    Setting("server", "port", int, 8000, "Port `fediverse serve` listens on.", _port),
+    Setting(
+        "server",
+        "max_request_bytes",
+        int,
+        1_048_576,
+        "Largest request body accepted, in bytes.",
+        _positive,
+    ),
+    Setting(
+        "database",
+        "url",
+        str,
+        "sqlite+aiosqlite:///data/fediverse.sqlite3",
+        "SQLAlchemy URL; relative SQLite paths are relative to this file.",
+        _database_url,
+    ),
+    Setting(
+        "database",
+        "schema",
+        str,
+        "",
+        "PostgreSQL schema to use (empty: the server's default search_path).",
+    ),
+    Setting(
+        "federation",
+        "allow_private_addresses",
+        bool,
+        False,
+        "Allow requests to private, loopback and link-local addresses (local development).",
+    ),
+    Setting(
+        "federation",
+        "authorized_fetch",
+        bool,
+        False,
+        "Require a valid HTTP signature on GETs of actors, objects and collections.",
+    ),
+    Setting(
+        "federation",
+        "signature_max_age_minutes",
+        int,
+        65,
+        "How old a signed request's Date may be.",
+        _positive,
+    ),
+    Setting(
+        "federation",
+        "signature_max_future_minutes",
+        int,
+        60,
+        "How far in the future a signed request's Date may be.",
+        _non_negative,
+    ),
+    Setting(
+        "federation",
+        "fetch_timeout_seconds",
+        float,
+        10.0,
+        "Deadline for one outgoing fetch or delivery.",
+        _positive,
+    ),
+    Setting(
+        "federation",
+        "max_fetch_bytes",
+        int,
+        1_048_576,
+        "Largest remote document fetched, in bytes.",
+        _positive,
+    ),
+    Setting(
+        "federation",
+        "remote_actor_cache_hours",
+        int,
+        24,
+        "How long a fetched remote actor is trusted before it is refetched.",
+        _positive,
+    ),
+    Setting("workers", "embedded", bool, True, "Run background workers inside `fediverse serve`."),
+    Setting(
+        "workers",
+        "poll_interval_seconds",
+        float,
+        1.0,
+        "How often an idle worker looks for due jobs.",
+        _positive,
+    ),
+    Setting("workers", "batch_size", int, 50, "Jobs a worker claims at once.", _positive),
+    Setting(
+        "workers",
+        "lease_seconds",
+        int,
+        120,
+        "How long a claimed job stays with a worker before another may take it.",
+        _positive,
+    ),
+    Setting(
+        "delivery",
+        "retry_horizon_hours",
+        int,
+        72,
+        "How long a failing delivery is retried before it is marked failed.",
+        _positive,
+    ),
+    Setting(
+        "delivery",
+        "max_in_flight",
+        int,
+        64,
+        "Deliveries sent at once by one worker process.",
+        _positive,
+    ),
+    Setting(
+        "delivery",
+        "per_host_limit",
+        int,
+        4,
+        "Deliveries sent at once to one host by one worker process.",
+        _positive,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class InstanceSettings:
+    domain: str
+    base_url: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str
+    port: int
+    max_request_bytes: int
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+    schema: str
+
+
+@dataclass(frozen=True)
+class FederationSettings:
+    allow_private_addresses: bool
+    authorized_fetch: bool
+    signature_max_age_minutes: int
+    signature_max_future_minutes: int
+    fetch_timeout_seconds: float
+    max_fetch_bytes: int
+    remote_actor_cache_hours: int
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    embedded: bool
+    poll_interval_seconds: float
+    batch_size: int
+    lease_seconds: int
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    retry_horizon_hours: int
+    max_in_flight: int
+    per_host_limit: int
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole boot configuration; build it with `load_config` or `config_from_dict`."""
+
+    instance: InstanceSettings
+    server: ServerSettings
+    database: DatabaseSettings
+    federation: FederationSettings
+    workers: WorkerSettings
+    delivery: DeliverySettings
+    source: str = field(default="<defaults>", compare=False)
+
+
+_SECTIONS: dict[str, type] = {
+    "instance": InstanceSettings,
+    "server": ServerSettings,
+    "database": DatabaseSettings,
+    "federation": FederationSettings,
+    "workers": WorkerSettings,
+    "delivery": DeliverySettings,
+}
+
+
+def _coerce(setting: Setting, value: Any) -> Any:
+    """Return `value` as the setting's type, or raise ValueError naming what was expected."""
+    if setting.kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise ValueError(f"expected true or false, got {value!r}")
+    if setting.kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ValueError(f"expected a whole number, got {value!r}")
+    if setting.kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise ValueError(f"expected a number, got {value!r}")
+    if isinstance(value, str):
+        return value
+    raise ValueError(f"expected a string, got {value!r}")
+
+
+def config_from_dict(
+    data: dict[str, Any], *, source: str = "<dict>", base_dir: Path | None = None
+) -> Config:
+    """Validate a parsed TOML document and return the Config it describes."""
+    known = {s.name: s for s in SETTINGS}
+    for section, values in data.items():
+        if section not in _SECTIONS:
+            raise ConfigError(
+                source,
+                f"[{section}]",
+                "unknown section; known sections are "
+                + ", ".join(f"[{name}]" for name in _SECTIONS),
+            )
+        if not isinstance(values, dict):
+            raise ConfigError(source, f"[{section}]", "must be a table of settings")
+        for key in values:
+            if f"{section}.{key}" not in known:
+                raise ConfigError(source, f"{section}.{key}", "unknown setting")
+    sections: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
+    for setting in SETTINGS:
+        raw = data.get(setting.section, {}).get(setting.key, setting.default)
+        try:
+            value = _coerce(setting, raw)
+        except ValueError as exc:
+            raise ConfigError(source, setting.name, str(exc)) from None
+        if setting.check is not None and (problem := setting.check(value)):
+            raise ConfigError(source, setting.name, f"{problem} (got {value!r})")
+        sections[setting.section][setting.key] = value
+    sections["instance"]["base_url"] = sections["instance"]["base_url"].rstrip("/")
+    sections["database"]["url"] = _resolve_sqlite_path(sections["database"]["url"], base_dir)
+    built = {name: cls(**sections[name]) for name, cls in _SECTIONS.items()}
+    return Config(**built, source=source)
+
+
+def _resolve_sqlite_path(url: str, base_dir: Path | None) -> str:
+    """Make a relative SQLite path absolute against the config file's folder."""
+    prefix = "sqlite+aiosqlite:///"
+    if not url.startswith(prefix) or base_dir is None:
+        return url
+    path = url[len(prefix) :]
+    if not path or path == ":memory:" or path.startswith("/"):
+        return url
+    return prefix + str((base_dir / path).resolve())
+
+
+def find_config_path(explicit: str | None = None) -> Path:
+    """Return the config file to load: `--config`, then $FEDIVERSE_CONFIG, then ./instance.toml."""
+    chosen = explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME
+    return Path(chosen)
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a TOML config file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            path, None, f"file not found; pass --config PATH or set {CONFIG_ENV}"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(path, None, f"cannot be read ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, None, f"is not valid TOML ({exc})") from None
+    return config_from_dict(data, source=str(path), base_dir=path.resolve().parent)
+
+
+def default_config(**overrides: dict[str, Any]) -> Config:
+    """Return the defaults with some sections overridden (tests and tools)."""
+    return config_from_dict(dict(overrides), source="<defaults>")

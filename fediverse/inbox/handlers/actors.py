@@ -1,0 +1,36 @@
+"""Update of an actor (refresh our copy) and Delete of an actor (forget it)."""
+
+from __future__ import annotations
+
+from fediverse.activitypub.parse import ParseError, parse_actor
+from fediverse.activitypub.vocab import ACTOR_TYPES
+from fediverse.inbox.registry import ANY, Delivered, HandlerRegistry, Ignored
+from fediverse.services import follows, remote_actors
+
+
+async def handle_update_actor(delivered: Delivered) -> None:
+    activity = delivered.activity
+    if activity.object_id != activity.actor:
+        raise Ignored("an actor may only update itself")
+    if isinstance(activity.object, dict):
+        try:
+            document = parse_actor(activity.object)
+        except ParseError as exc:
+            raise Ignored(f"unusable actor in Update: {exc}") from exc
+        await remote_actors.store_actor_document(delivered.ctx, document)
+    else:
+        await remote_actors.get_actor(delivered.ctx, activity.actor, refresh=True)
+
+
+async def handle_delete(delivered: Delivered) -> None:
+    activity = delivered.activity
+    if activity.object_id == activity.actor:
+        await follows.remove_actor(delivered.ctx, activity.actor)
+        return
+    # Deletes of posts arrive with the posts feature; nothing else is stored yet.
+    raise Ignored(f"Delete of {activity.object_id}, which we do not store")
+
+
+def register(registry: HandlerRegistry) -> None:
+    registry.add("Update", ACTOR_TYPES, handle_update_actor)
+    registry.add("Delete", (ANY, *ACTOR_TYPES, "Tombstone"), handle_delete)

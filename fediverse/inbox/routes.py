@@ -1,0 +1,82 @@
+"""Inbox endpoints: the shared inbox and every local actor's own inbox.
+
+HTTP only: cap the size (Quart's MAX_CONTENT_LENGTH answers 413), check the content type, parse
+JSON, hand the rest to `intake.receive`, answer 202.
+"""
+
+from __future__ import annotations
+
+import json
+
+from quart import Blueprint, Response, request
+
+from fediverse.errors import BadRequest, UnsupportedMediaType
+from fediverse.inbox import intake
+from fediverse.services import publishing
+from fediverse.uris import (
+    GROUP_ROUTE,
+    INSTANCE_ACTOR_NAME,
+    INSTANCE_ACTOR_ROUTE,
+    SHARED_INBOX_ROUTE,
+    USER_ROUTE,
+)
+from fediverse.web import current_context, json_response
+
+blueprint = Blueprint("inbox", __name__)
+
+_JSON_TYPES = ("application/activity+json", "application/ld+json", "application/json")
+
+
+async def _receive(kind: str | None, name: str | None) -> Response:
+    ctx = current_context()
+    recipient_id = None
+    if kind is not None and name is not None:
+        recipient_id = (await publishing.load_local_actor(ctx, kind, name)).id
+    media_type = request.mimetype or ""
+    if media_type not in _JSON_TYPES:
+        raise UnsupportedMediaType(
+            f"Inbox POSTs must be application/activity+json, not {media_type or 'untyped'}."
+        )
+    body = await request.get_data(cache=False, as_text=False)
+    assert isinstance(body, bytes)
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("The body is not valid JSON.") from None
+    # Verify against our public URL, not what a reverse proxy forwarded internally.
+    query = request.query_string.decode("latin-1")
+    url = ctx.uris.absolute(request.path) + (f"?{query}" if query else "")
+    receipt = await intake.receive(
+        ctx,
+        intake.IncomingRequest(
+            method=request.method,
+            url=url,
+            headers=dict(request.headers),
+            body=body,
+            document=document,
+            recipient_id=recipient_id,
+        ),
+    )
+    if receipt.duplicate:
+        return json_response({"status": "duplicate: already received"}, status=202)
+    return json_response({"status": "accepted"}, status=202)
+
+
+@blueprint.post(SHARED_INBOX_ROUTE)
+async def shared_inbox() -> Response:
+    return await _receive(None, None)
+
+
+@blueprint.post(USER_ROUTE + "/inbox")
+async def user_inbox(name: str) -> Response:
+    return await _receive("Person", name)
+
+
+@blueprint.post(GROUP_ROUTE + "/inbox")
+async def group_inbox(name: str) -> Response:
+    return await _receive("Group", name)
+
+
+@blueprint.post(INSTANCE_ACTOR_ROUTE + "/inbox")
+async def instance_inbox() -> Response:
+    return await _receive("Application", INSTANCE_ACTOR_NAME)

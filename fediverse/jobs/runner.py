@@ -1,0 +1,245 @@
+"""The job runner: claim due rows with a lease, run their handlers, apply the transitions.
+
+Claiming is one statement: `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n)` on
+PostgreSQL (many workers never take the same row), the same without the lock clause on SQLite
+(one writer at a time makes it atomic). A lease that expires (a killed worker) returns the row to
+the pool. Outcomes of a whole batch are written in one transaction: group commits are what make
+SQLite keep up (PERFORMANCE.md: ~1 ms per commit, ~100k rows/s in batches).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, bindparam, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from fediverse.jobs.graph import StateGraph
+from fediverse.store.tables import JobColumns
+from fediverse.store.types import utcnow
+
+log = logging.getLogger(__name__)
+
+Row = TypeVar("Row", bound=JobColumns)
+MAX_ERROR_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a handler decided for one row.
+
+    `state` is the next state. Staying in the same active state is a retry: give `retry_at`
+    (or the runner retries after `retry_in`). `changes` are extra columns to write.
+    """
+
+    state: str
+    error: str | None = None
+    retry_at: datetime | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+    count_attempt: bool = True
+
+
+class JobKind(Generic[Row]):
+    """One kind of background work: a table of rows moving through a state graph.
+
+    Subclasses set `name`, `table` and `graph` and define `handle_<state>(row) -> Outcome` for
+    every active state, or override `handle_batch` to work on a claimed batch as a whole.
+    """
+
+    name: ClassVar[str]
+    table: ClassVar[type[Any]]
+    graph: ClassVar[type[StateGraph]]
+    concurrency: ClassVar[int] = 8
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        graph = cls.__dict__.get("graph")
+        if graph is None:
+            return
+        missing = [s for s in graph.active() if not hasattr(cls, f"handle_{s}")]
+        if missing and "handle_batch" not in cls.__dict__:
+            raise TypeError(f"{cls.__name__} has no handler for states {missing}")
+
+    def claim_filter(self) -> ColumnElement[bool] | None:
+        """Return an extra condition rows must meet to be claimed (e.g. ordering rules)."""
+        return None
+
+    def claim_order(self) -> Sequence[Any]:
+        return (self.table.next_attempt_at, self.table.id)
+
+    async def handle_batch(self, rows: Sequence[Row]) -> dict[int, Outcome]:
+        """Run `handle_<state>` for each row, a few at a time."""
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one(row: Row) -> tuple[int, Outcome]:
+            async with limit:
+                handler = getattr(self, f"handle_{row.state}")
+                try:
+                    outcome: Outcome = await handler(row)
+                except Exception as exc:  # a bug must not take the worker down
+                    log.exception("job handler failed", extra={"job": self.name, "id": row.id})
+                    outcome = Outcome(state=row.state, error=f"{type(exc).__name__}: {exc}")
+                return row.id, outcome
+
+        return dict(await asyncio.gather(*(one(row) for row in rows)))
+
+    def default_retry(self, row: Row) -> datetime:
+        from fediverse.jobs.backoff import backoff_delay
+
+        return utcnow() + backoff_delay(row.attempts + 1)
+
+
+class JobRunner:
+    """Work through every registered job kind; `run_once` for tests, `run_forever` to serve."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        dialect: str,
+        batch_size: int = 50,
+        lease: timedelta = timedelta(minutes=2),
+        poll_interval: float = 1.0,
+        worker_id: str | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.dialect = dialect
+        self.batch_size = batch_size
+        self.lease = lease
+        self.poll_interval = poll_interval
+        self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
+        self.kinds: dict[str, JobKind[Any]] = {}
+        self._wake = asyncio.Event()
+
+    def register(self, kind: JobKind[Any]) -> None:
+        if kind.name in self.kinds:
+            raise ValueError(f"job kind {kind.name!r} is registered twice")
+        self.kinds[kind.name] = kind
+
+    def wake(self) -> None:
+        """Ask an idle `run_forever` loop to look for work now (new rows were just written)."""
+        self._wake.set()
+
+    async def claim(self, kind: JobKind[Row], limit: int | None = None) -> list[Row]:
+        """Lease up to `limit` due rows of `kind` to this worker and return them."""
+        table = kind.table
+        now = utcnow()
+        due = (
+            select(table.id)
+            .where(
+                table.state.in_(kind.graph.active()),
+                table.next_attempt_at <= now,
+                or_(table.lease_expires_at.is_(None), table.lease_expires_at < now),
+            )
+            .order_by(*kind.claim_order())
+            .limit(limit or self.batch_size)
+        )
+        extra = kind.claim_filter()
+        if extra is not None:
+            due = due.where(extra)
+        if self.dialect == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        statement = (
+            update(table)
+            .where(table.id.in_(due.scalar_subquery()))
+            .values(lease_owner=self.worker_id, lease_expires_at=now + self.lease)
+            .returning(table)
+            .execution_options(synchronize_session=False)
+        )
+        async with self.sessions() as session:
+            rows = list((await session.scalars(statement)).all())
+            await session.commit()
+        rows.sort(key=lambda row: row.id)
+        return rows
+
+    async def apply(
+        self, kind: JobKind[Row], rows: Sequence[Row], outcomes: dict[int, Outcome]
+    ) -> None:
+        """Write a batch's outcomes in one transaction and release the leases."""
+        table = kind.table
+        now = utcnow()
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            outcome = outcomes.get(row.id) or Outcome(state=row.state, error="no outcome")
+            kind.graph.check_transition(row.state, outcome.state)
+            attempts = row.attempts + (1 if outcome.count_attempt else 0)
+            staying = outcome.state == row.state and outcome.state in kind.graph.active()
+            next_at = (outcome.retry_at or kind.default_retry(row)) if staying else now
+            values = {
+                "state": outcome.state,
+                "attempts": attempts,
+                "next_attempt_at": next_at,
+                "last_error": outcome.error[:MAX_ERROR_CHARS] if outcome.error else None,
+                "state_changed_at": row.state_changed_at if staying else now,
+                **outcome.changes,
+            }
+            params = {f"v_{key}": value for key, value in values.items()}
+            params["b_id"] = row.id
+            groups[tuple(sorted(values))].append(params)
+        async with self.sessions() as session:
+            for keys, params_list in groups.items():
+                statement = (
+                    update(table)
+                    .where(table.id == bindparam("b_id"), table.lease_owner == self.worker_id)
+                    .values(
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        **{key: bindparam(f"v_{key}") for key in keys},
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                await (await session.connection()).execute(statement, params_list)
+            await session.commit()
+
+    async def run_kind_once(self, kind: JobKind[Any]) -> int:
+        rows = await self.claim(kind)
+        if not rows:
+            return 0
+        outcomes = await kind.handle_batch(rows)
+        await self.apply(kind, rows, outcomes)
+        return len(rows)
+
+    async def run_once(self, *names: str) -> int:
+        """Process one batch of every (or the named) job kind; return how many rows ran."""
+        total = 0
+        for name, kind in self.kinds.items():
+            if not names or name in names:
+                total += await self.run_kind_once(kind)
+        return total
+
+    async def run_until_idle(self, *names: str, max_rounds: int = 1000) -> int:
+        """Keep running batches until nothing is due (tests; never sleeps)."""
+        total = 0
+        for _ in range(max_rounds):
+            done = await self.run_once(*names)
+            total += done
+            if done == 0:
+                return total
+        raise RuntimeError(f"jobs still due after {max_rounds} rounds")
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set, sleeping `poll_interval` (or until woken) when idle."""
+        log.info("worker started", extra={"worker": self.worker_id, "kinds": list(self.kinds)})
+        while not stop.is_set():
+            try:
+                done = await self.run_once()
+            except Exception:
+                log.exception("worker round failed; retrying shortly")
+                done = 0
+            if done:
+                continue
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            await asyncio.wait(
+                waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
+            )
+            for waiter in waiters:
+                waiter.cancel()
+        log.info("worker stopped", extra={"worker": self.worker_id})

@@ -1,0 +1,79 @@
+"""Fan-out: an activity becomes one stored activity row and one delivery row per inbox,
+written in the caller's transaction so that an activity is never stored without its deliveries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fediverse.outbox.states import DeliveryStates
+from fediverse.store.tables import Delivery, OutboxActivity
+from fediverse.store.types import utcnow
+from fediverse.uris import Uris
+
+
+def distinct_remote_inboxes(uris: Uris, inboxes: Iterable[str | None]) -> list[str]:
+    """Return each remote inbox once, in first-seen order; never one of ours."""
+    seen: dict[str, None] = {}
+    for inbox in inboxes:
+        if inbox and not uris.is_local(inbox) and inbox.startswith(("https://", "http://")):
+            seen.setdefault(inbox, None)
+    return list(seen)
+
+
+async def publish(
+    session: AsyncSession,
+    uris: Uris,
+    *,
+    activity_id: int,
+    sender_id: int,
+    activity: dict[str, Any],
+    inboxes: Iterable[str | None],
+    public: bool = False,
+) -> tuple[OutboxActivity, int]:
+    """Store `activity` and queue it for every distinct remote inbox; return (row, inbox count).
+
+    `activity_id` must be the id encoded in `activity["id"]` (see `Uris.activity`). The caller
+    commits; deliveries become visible to workers with the activity, never before.
+    """
+    if activity.get("id") != uris.activity(activity_id):
+        raise ValueError("activity['id'] must be uris.activity(activity_id)")
+    obj = activity.get("object")
+    object_uri = obj if isinstance(obj, str) else (obj or {}).get("id")
+    row = OutboxActivity(
+        id=activity_id,
+        uri=activity["id"],
+        actor_id=sender_id,
+        type=activity["type"],
+        object_uri=object_uri if isinstance(object_uri, str) else None,
+        public=public,
+        payload=activity,
+    )
+    session.add(row)
+    await session.flush()
+    targets = distinct_remote_inboxes(uris, inboxes)
+    if targets:
+        now = utcnow()
+        await session.execute(
+            insert(Delivery),
+            [
+                {
+                    "activity_id": activity_id,
+                    "sender_id": sender_id,
+                    "inbox_url": inbox,
+                    "host": (urlsplit(inbox).hostname or "").lower(),
+                    "state": DeliveryStates.queued.name,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "state_changed_at": now,
+                    "created_at": now,
+                }
+                for inbox in targets
+            ],
+        )
+    return row, len(targets)

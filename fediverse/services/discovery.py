@@ -1,0 +1,68 @@
+"""Answers for discovery: which local actor a WebFinger resource names, and NodeInfo usage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fediverse.errors import NotFound
+from fediverse.services.context import Context
+from fediverse.store import actors as actor_queries
+from fediverse.store import outbox as outbox_queries
+from fediverse.store.tables import Actor
+from fediverse.store.types import utcnow
+
+
+async def find_local_actor_by_handle(ctx: Context, username: str, host: str) -> Actor:
+    """Return the local actor for `username@host`, or raise NotFound naming what was asked."""
+    accepted_hosts = {ctx.domain.lower(), ctx.uris.host.lower()}
+    if host.lower() not in accepted_hosts:
+        raise NotFound(f"{username}@{host} is not on this instance ({ctx.domain}).")
+    async with ctx.sessions() as session:
+        actor = await actor_queries.get_local_by_name(session, username)
+    if actor is None or actor.deleted_at is not None:
+        raise NotFound(f"No account called {username!r} on {ctx.domain}.")
+    return actor
+
+
+async def find_local_actor_by_iri(ctx: Context, iri: str) -> Actor:
+    """Return the local actor whose id (or profile URL) is `iri`, or raise NotFound."""
+    parsed = ctx.uris.parse_local_actor(iri)
+    if parsed is None:
+        raise NotFound(f"{iri} is not an actor on this instance.")
+    kind, name = parsed
+    async with ctx.sessions() as session:
+        actor = await actor_queries.get_local_by_name(session, name, kind=kind)
+    if actor is None or actor.deleted_at is not None:
+        raise NotFound(f"No account at {iri}.")
+    return actor
+
+
+@dataclass(frozen=True)
+class Usage:
+    users_total: int
+    users_active_month: int
+    users_active_halfyear: int
+    local_posts: int
+
+
+async def instance_usage(ctx: Context) -> Usage:
+    """Count users and posts for NodeInfo."""
+    now = utcnow()
+    async with ctx.sessions() as session:
+        return Usage(
+            users_total=await actor_queries.count_local_users(session),
+            users_active_month=await actor_queries.count_active_users_since(
+                session, now - timedelta(days=30)
+            ),
+            users_active_halfyear=await actor_queries.count_active_users_since(
+                session, now - timedelta(days=180)
+            ),
+            local_posts=await outbox_queries.count_local_posts(session),
+        )
+
+
+def registrations_open(ctx: Context) -> bool:
+    """Tell whether anyone may sign up; accounts are created by an admin until sign-up exists."""
+    del ctx
+    return False

@@ -1,0 +1,47 @@
+"""Queries on activities our actors published."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fediverse.store.tables import Actor, OutboxActivity
+
+
+async def count_public(session: AsyncSession, actor_id: int) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(OutboxActivity)
+        .where(OutboxActivity.actor_id == actor_id, OutboxActivity.public.is_(True))
+    )
+    return int(count or 0)
+
+
+async def page_public(
+    session: AsyncSession, actor_id: int, *, max_id: int | None, limit: int
+) -> list[tuple[int, dict[str, Any]]]:
+    """Return (id, activity JSON) of public activities, newest first, older than `max_id`."""
+    query = select(OutboxActivity.id, OutboxActivity.payload).where(
+        OutboxActivity.actor_id == actor_id, OutboxActivity.public.is_(True)
+    )
+    if max_id is not None:
+        query = query.where(OutboxActivity.id < max_id)
+    rows = await session.execute(query.order_by(OutboxActivity.id.desc()).limit(limit))
+    return [(activity_id, payload) for activity_id, payload in rows.all()]
+
+
+async def count_local_posts(session: AsyncSession) -> int:
+    """Count public Create activities of local actors (NodeInfo's localPosts)."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(OutboxActivity)
+        .join(Actor, Actor.id == OutboxActivity.actor_id)
+        .where(OutboxActivity.type == "Create", Actor.local.is_(True))
+    )
+    return int(count or 0)
+
+
+async def get_by_id(session: AsyncSession, activity_id: int) -> OutboxActivity | None:
+    return await session.get(OutboxActivity, activity_id)

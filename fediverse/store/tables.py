@@ -1,0 +1,263 @@
+"""SQLAlchemy tables: the schema of the store, mirrored by the Alembic migrations.
+
+A test compares this metadata with the migrated database, so a table changed here without a
+migration fails the suite. Ids are time-ordered 64-bit integers from `fediverse.ids`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from fediverse.ids import new_id
+from fediverse.store.types import JSONDocument, UTCDateTime, utcnow
+
+# Deterministic constraint names, so migrations can refer to them on both engines.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+IRI = String(2048)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class JobColumns:
+    """Columns every background-work row carries (see `fediverse.jobs`).
+
+    `state` follows the kind's declared graph; `next_attempt_at` says when it is due; a worker
+    owns a row while `lease_expires_at` is in the future.
+    """
+
+    id: Mapped[int]
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def _id_column() -> Mapped[int]:
+    return mapped_column(BigInteger, primary_key=True, default=new_id, autoincrement=False)
+
+
+class Actor(Base):
+    """A Person, Group, Application or Service, local or remote, keyed by its IRI."""
+
+    __tablename__ = "actors"
+
+    id: Mapped[int] = _id_column()
+    uri: Mapped[str] = mapped_column(IRI, unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    local: Mapped[bool] = mapped_column(Boolean, default=False)
+    username: Mapped[str] = mapped_column(String(255))
+    # Lower-cased username: handles are case-insensitive (Mastodon, WebFinger in practice).
+    username_key: Mapped[str] = mapped_column(String(255))
+    domain: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    summary_html: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str | None] = mapped_column(IRI)
+    inbox_url: Mapped[str] = mapped_column(IRI)
+    outbox_url: Mapped[str | None] = mapped_column(IRI)
+    shared_inbox_url: Mapped[str | None] = mapped_column(IRI)
+    followers_url: Mapped[str | None] = mapped_column(IRI)
+    following_url: Mapped[str | None] = mapped_column(IRI)
+    featured_url: Mapped[str | None] = mapped_column(IRI)
+    icon_url: Mapped[str | None] = mapped_column(IRI)
+    image_url: Mapped[str | None] = mapped_column(IRI)
+    manually_approves_followers: Mapped[bool] = mapped_column(Boolean, default=False)
+    discoverable: Mapped[bool] = mapped_column(Boolean, default=True)
+    public_key_id: Mapped[str | None] = mapped_column(IRI)
+    public_key_pem: Mapped[str | None] = mapped_column(Text)
+    # Only local actors have one; never serialised anywhere.
+    private_key_pem: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # One local actor per name, users and groups alike (one name space).
+        Index(
+            "uq_actors_local_username_key",
+            "username_key",
+            unique=True,
+            sqlite_where=text("local = 1"),
+            postgresql_where=text("local"),
+        ),
+        Index("ix_actors_username_key_domain", "username_key", "domain"),
+        Index("ix_actors_public_key_id", "public_key_id"),
+    )
+
+
+class User(Base):
+    """A person who signs in here; their public face is an `Actor` of kind Person."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = _id_column()
+    actor_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("actors.id", ondelete="CASCADE"), unique=True
+    )
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    approved: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class GroupRole(Base):
+    """Who runs a local group: its owner and its moderators."""
+
+    __tablename__ = "group_roles"
+
+    group_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("actors.id", ondelete="CASCADE"), primary_key=True
+    )
+    actor_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("actors.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_group_roles_actor_id", "actor_id"),)
+
+
+class OutboxActivity(Base):
+    """An activity one of our actors published; its JSON is served at its id."""
+
+    __tablename__ = "outbox_activities"
+
+    id: Mapped[int] = _id_column()
+    uri: Mapped[str] = mapped_column(IRI, unique=True)
+    actor_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("actors.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(32))
+    object_uri: Mapped[str | None] = mapped_column(IRI)
+    # Public activities are listed in the actor's outbox collection; others are only delivered.
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_outbox_activities_actor_id_public_id", "actor_id", "public", "id"),)
+
+
+class Follow(Base):
+    """One actor following another; either side may be local or remote.
+
+    `state` is `pending` until the followee (or its server) accepts, then `accepted`. `uri` is
+    the id of the Follow activity, needed to match the Accept, Reject or Undo that refers to it.
+    """
+
+    __tablename__ = "follows"
+
+    id: Mapped[int] = _id_column()
+    uri: Mapped[str | None] = mapped_column(IRI, unique=True)
+    follower_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("actors.id", ondelete="CASCADE")
+    )
+    followee_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("actors.id", ondelete="CASCADE")
+    )
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("uq_follows_follower_id_followee_id", "follower_id", "followee_id", unique=True),
+        Index("ix_follows_followee_id_state_id", "followee_id", "state", "id"),
+        Index("ix_follows_follower_id_state_id", "follower_id", "state", "id"),
+    )
+
+
+class InboxItem(JobColumns, Base):
+    """A verified activity that arrived in an inbox, waiting for (or done with) processing.
+
+    Unique by activity id: a server that redelivers (at-least-once) or a replay inside the
+    signature window is stored once and processed once.
+    """
+
+    __tablename__ = "inbox_items"
+
+    id: Mapped[int] = _id_column()
+    activity_uri: Mapped[str] = mapped_column(IRI, unique=True)
+    activity_type: Mapped[str] = mapped_column(String(32))
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    actor_uri: Mapped[str] = mapped_column(IRI)
+    signer_key_id: Mapped[str] = mapped_column(IRI)
+    # The local actor whose personal inbox received it; None for the shared inbox.
+    recipient_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("actors.id", ondelete="SET NULL")
+    )
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_inbox_items_state_next_attempt_at", "state", "next_attempt_at"),)
+
+
+class Delivery(JobColumns, Base):
+    """One activity to one inbox: the unit of outgoing federation and of reach accounting."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = _id_column()
+    activity_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("outbox_activities.id", ondelete="CASCADE")
+    )
+    sender_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("actors.id", ondelete="CASCADE"))
+    inbox_url: Mapped[str] = mapped_column(IRI)
+    host: Mapped[str] = mapped_column(String(255))
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_response: Mapped[str | None] = mapped_column(Text)
+    signature_scheme: Mapped[str | None] = mapped_column(String(16))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+        Index("ix_deliveries_activity_id", "activity_id"),
+        # Per (inbox, sender) ordering: the oldest unfinished delivery goes first.
+        Index(
+            "ix_deliveries_inbox_url_sender_id_state_id", "inbox_url", "sender_id", "state", "id"
+        ),
+        Index("uq_deliveries_activity_id_inbox_url", "activity_id", "inbox_url", unique=True),
+    )
+
+
+class ActorBlock(Base):
+    """`blocker` blocked `blocked`: nothing of the blocked actor's is delivered to the blocker."""
+
+    __tablename__ = "actor_blocks"
+
+    id: Mapped[int] = _id_column()
+    uri: Mapped[str | None] = mapped_column(IRI, unique=True)
+    blocker_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("actors.id", ondelete="CASCADE"))
+    blocked_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("actors.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("uq_actor_blocks_blocker_id_blocked_id", "blocker_id", "blocked_id", unique=True),
+        Index("ix_actor_blocks_blocked_id", "blocked_id"),
+    )

@@ -1,0 +1,22 @@
+"""Time-ordered ids: strictly increasing, sortable by time, convertible from a time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fediverse.ids import id_from_datetime, id_to_datetime, new_id
+
+
+def test_ids_increase_strictly_even_within_one_millisecond() -> None:
+    ids = [new_id() for _ in range(50_000)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    assert all(0 < value < 2**63 for value in ids)
+
+
+def test_id_encodes_its_creation_time() -> None:
+    before = datetime.now(UTC) - timedelta(milliseconds=1)
+    value = new_id()
+    after = datetime.now(UTC) + timedelta(milliseconds=1)
+    assert before <= id_to_datetime(value) <= after
+    assert id_from_datetime(before) < value < id_from_datetime(after)

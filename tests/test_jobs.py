@@ -1,0 +1,178 @@
+"""State graphs and the job runner, on both engines: claims, leases, retries, transitions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from fediverse.config import DatabaseSettings
+from fediverse.jobs.backoff import backoff_delay
+from fediverse.jobs.graph import GraphError, State, StateGraph
+from fediverse.jobs.runner import JobKind, JobRunner, Outcome
+from fediverse.store.engine import create_engine, create_sessionmaker
+from fediverse.store.migrate import upgrade
+from fediverse.store.tables import InboxItem
+from fediverse.store.types import utcnow
+from tests.conftest import Database
+
+
+class ItemStates(StateGraph):
+    received = State(initial=True, next=("processed", "ignored", "unsupported", "failed"))
+    processed = State()
+    ignored = State()
+    unsupported = State()
+    failed = State()
+
+
+class RecordingJob(JobKind[InboxItem]):
+    """Processes items by the verdict written in their payload."""
+
+    name = "test-items"
+    table = InboxItem
+    graph = ItemStates
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    async def handle_received(self, row: InboxItem) -> Outcome:
+        self.seen.append(row.id)
+        verdict = row.payload["verdict"]
+        if verdict == "retry":
+            return Outcome(
+                state="received", error="try again", retry_at=utcnow() + timedelta(hours=1)
+            )
+        if verdict == "boom":
+            raise RuntimeError("handler bug")
+        if verdict == "illegal":
+            return Outcome(state="nowhere")
+        return Outcome(state=verdict)
+
+
+@pytest.fixture
+async def sessions(database: Database) -> AsyncIterator:  # type: ignore[type-arg]
+    engine = create_engine(DatabaseSettings(url=database.url, schema=database.schema))
+    await upgrade(engine, schema=database.schema)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+async def _add_items(sessions, verdicts: Sequence[str]) -> list[int]:  # type: ignore[no-untyped-def]
+    now = utcnow()
+    ids = []
+    async with sessions() as session:
+        for index, verdict in enumerate(verdicts):
+            item = InboxItem(
+                activity_uri=f"https://b.test/activities/{index}-{verdict}",
+                activity_type="Test",
+                actor_uri="https://b.test/users/x",
+                signer_key_id="https://b.test/users/x#main-key",
+                payload={"verdict": verdict},
+                state="received",
+                next_attempt_at=now,
+            )
+            session.add(item)
+            await session.flush()
+            ids.append(item.id)
+        await session.commit()
+    return ids
+
+
+def _runner(sessions, database: Database, **kwargs) -> JobRunner:  # type: ignore[no-untyped-def]
+    return JobRunner(sessions, dialect=database.engine_name, **kwargs)
+
+
+async def test_outcomes_are_applied_and_terminal_rows_never_rerun(
+    sessions, database: Database
+) -> None:
+    ids = await _add_items(sessions, ["processed", "ignored", "retry", "boom"])
+    runner = _runner(sessions, database)
+    job = RecordingJob()
+    runner.register(job)
+    assert await runner.run_once() == 4
+    async with sessions() as session:
+        rows = {row.id: row for row in (await session.scalars(select(InboxItem))).all()}
+    assert rows[ids[0]].state == "processed" and rows[ids[0]].attempts == 1
+    assert rows[ids[1]].state == "ignored"
+    retried = rows[ids[2]]
+    assert retried.state == "received" and retried.last_error == "try again"
+    assert retried.next_attempt_at > utcnow() + timedelta(minutes=59)
+    crashed = rows[ids[3]]
+    assert crashed.state == "received" and "handler bug" in (crashed.last_error or "")
+    assert crashed.next_attempt_at > utcnow()  # backed off, not hot-looping
+    assert all(row.lease_owner is None for row in rows.values())
+    # Nothing is due any more: terminal rows and backed-off rows are not claimed.
+    assert await runner.run_once() == 0
+    assert sorted(job.seen) == sorted(ids)
+
+
+async def test_two_workers_never_claim_the_same_row(sessions, database: Database) -> None:
+    await _add_items(sessions, ["processed"] * 30)
+    first = _runner(sessions, database, batch_size=10)
+    second = _runner(sessions, database, batch_size=10)
+    job = RecordingJob()
+    claimed_first = await first.claim(job)
+    claimed_second = await second.claim(job)
+    assert len(claimed_first) == len(claimed_second) == 10
+    assert not {r.id for r in claimed_first} & {r.id for r in claimed_second}
+
+
+async def test_an_expired_lease_returns_the_row_to_the_pool(sessions, database: Database) -> None:
+    await _add_items(sessions, ["processed"])
+    job = RecordingJob()
+    dead = _runner(sessions, database, lease=timedelta(seconds=-1))  # lease already over
+    assert len(await dead.claim(job)) == 1
+    alive = _runner(sessions, database)
+    alive.register(job)
+    assert await alive.run_once() == 1
+    # The dead worker's late answer cannot overwrite the row another worker finished.
+    async with sessions() as session:
+        row = (await session.scalars(select(InboxItem))).one()
+    assert row.state == "processed" and row.lease_owner is None
+
+
+async def test_undeclared_transition_is_refused(sessions, database: Database) -> None:
+    await _add_items(sessions, ["illegal"])
+    runner = _runner(sessions, database)
+    runner.register(RecordingJob())
+    with pytest.raises(GraphError, match="not a declared transition"):
+        await runner.run_once()
+
+
+def test_graphs_are_validated_when_defined() -> None:
+    with pytest.raises(GraphError, match="unknown"):
+
+        class Typo(StateGraph):
+            start = State(initial=True, next=("dnoe",))
+            done = State()
+
+    with pytest.raises(GraphError, match="no initial"):
+
+        class NoStart(StateGraph):
+            start = State(next=("done",))
+            done = State()
+
+    assert ItemStates.active() == ("received",)
+    with pytest.raises(TypeError, match="no handler"):
+
+        class Missing(JobKind[InboxItem]):
+            name = "missing"
+            table = InboxItem
+            graph = ItemStates
+
+
+def test_registering_a_kind_twice_raises() -> None:
+    runner = JobRunner(None, dialect="sqlite")  # type: ignore[arg-type]
+    runner.register(RecordingJob())
+    with pytest.raises(ValueError, match="twice"):
+        runner.register(RecordingJob())
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    delays = [backoff_delay(n, jitter=0).total_seconds() for n in range(1, 12)]
+    assert delays[:4] == [30, 60, 120, 240]
+    assert max(delays) == 6 * 3600
+    jittered = {backoff_delay(3).total_seconds() for _ in range(20)}
+    assert len(jittered) > 1 and all(90 <= d <= 150 for d in jittered)
