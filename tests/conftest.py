@@ -87,6 +87,24 @@ async def net(tmp_path: Path, database: Database) -> AsyncIterator[Any]:
         yield network
 
 
+@pytest.fixture
+async def local_instance(net: Any) -> Any:
+    """An instance at https://a.test with one local person, alice."""
+    from fediverse.services.actors import NewUser, create_user
+
+    instance = await net.add_instance("a.test")
+    await create_user(instance.ctx, NewUser(username="alice"))
+    return instance
+
+
+@pytest.fixture
+def remote_person(net: Any) -> Any:
+    """rita, a person on a remote server that is not one of ours, with a real signing key."""
+    from tests.remote import make_remote_actor
+
+    return make_remote_actor(net, "https://remote.example/users/rita")
+
+
 def make_config(
     database: Database,
     *,

@@ -19,18 +19,6 @@ INBOX = "https://a.test/inbox"
 AP = {"Accept": "application/activity+json"}
 
 
-@pytest.fixture
-async def local(net: FakeNet) -> Instance:
-    instance = await net.add_instance("a.test")
-    await create_user(instance.ctx, NewUser(username="alice"))
-    return instance
-
-
-@pytest.fixture
-def rita(net: FakeNet) -> RemoteActor:
-    return make_remote_actor(net, "https://remote.example/users/rita")
-
-
 def follow(actor: str, number: int = 1) -> dict:
     return {
         "id": f"{actor}/follows/{number}",
@@ -86,18 +74,20 @@ async def test_authorized_fetch_requires_signatures_but_keeps_bootstrap_open(
 
 
 async def test_rotated_key_is_refetched_once(
-    net: FakeNet, local: Instance, rita: RemoteActor
+    net: FakeNet, local_instance: Instance, remote_person: RemoteActor
 ) -> None:
-    assert (await post_signed(net, INBOX, follow(rita.iri, 1), rita.key)).status_code == 202
+    assert (
+        await post_signed(net, INBOX, follow(remote_person.iri, 1), remote_person.key)
+    ).status_code == 202
     # rita's server rotates her key; our cached copy is now stale.
-    rotated = make_remote_actor(net, rita.iri, slot=2)
+    rotated = make_remote_actor(net, remote_person.iri, slot=2)
     net.log.clear()
-    response = await post_signed(net, INBOX, follow(rita.iri, 2), rotated.key)
+    response = await post_signed(net, INBOX, follow(remote_person.iri, 2), rotated.key)
     assert response.status_code == 202, response.text
-    refetches = [r for r in net.log if r.method == "GET" and r.url.startswith(rita.iri)]
+    refetches = [r for r in net.log if r.method == "GET" and r.url.startswith(remote_person.iri)]
     assert len(refetches) == 1
-    async with local.ctx.sessions() as session:
-        cached = await session.scalar(select(Actor).where(Actor.uri == rita.iri))
+    async with local_instance.ctx.sessions() as session:
+        cached = await session.scalar(select(Actor).where(Actor.uri == remote_person.iri))
     assert (
         cached is not None
         and cached.public_key_pem == rotated.document["publicKey"]["publicKeyPem"]
@@ -105,7 +95,7 @@ async def test_rotated_key_is_refetched_once(
 
 
 async def test_gotosocial_style_key_id_is_followed_to_its_owner(
-    net: FakeNet, local: Instance
+    net: FakeNet, local_instance: Instance
 ) -> None:
     iri = "https://gts.example/users/gina"
     key_id = f"{iri}/main-key"
@@ -121,93 +111,112 @@ async def test_gotosocial_style_key_id_is_followed_to_its_owner(
     response = await post_signed(net, INBOX, follow(iri), key)
     assert response.status_code == 202, response.text
     await net.settle()
-    assert await count(local, Follow, state="accepted") == 1
+    assert await count(local_instance, Follow, state="accepted") == 1
 
 
 async def test_update_refreshes_and_delete_removes_a_remote_actor(
-    net: FakeNet, local: Instance, rita: RemoteActor
+    net: FakeNet, local_instance: Instance, remote_person: RemoteActor
 ) -> None:
-    await post_signed(net, INBOX, follow(rita.iri), rita.key)
+    await post_signed(net, INBOX, follow(remote_person.iri), remote_person.key)
     await net.settle()
-    renamed = {**rita.document, "name": "Rita Renamed", "summary": "<p>new <script>x</script></p>"}
-    update = {"id": f"{rita.iri}#update-1", "type": "Update", "actor": rita.iri, "object": renamed}
-    assert (await post_signed(net, INBOX, update, rita.key)).status_code == 202
+    renamed = {
+        **remote_person.document,
+        "name": "Rita Renamed",
+        "summary": "<p>new <script>x</script></p>",
+    }
+    update = {
+        "id": f"{remote_person.iri}#update-1",
+        "type": "Update",
+        "actor": remote_person.iri,
+        "object": renamed,
+    }
+    assert (await post_signed(net, INBOX, update, remote_person.key)).status_code == 202
     await net.settle()
-    async with local.ctx.sessions() as session:
-        cached = await session.scalar(select(Actor).where(Actor.uri == rita.iri))
+    async with local_instance.ctx.sessions() as session:
+        cached = await session.scalar(select(Actor).where(Actor.uri == remote_person.iri))
     assert cached is not None and cached.display_name == "Rita Renamed"
     assert "<script" not in cached.summary_html
 
-    delete = {"id": f"{rita.iri}#delete", "type": "Delete", "actor": rita.iri, "object": rita.iri}
-    assert (await post_signed(net, INBOX, delete, rita.key)).status_code == 202
+    delete = {
+        "id": f"{remote_person.iri}#delete",
+        "type": "Delete",
+        "actor": remote_person.iri,
+        "object": remote_person.iri,
+    }
+    assert (await post_signed(net, INBOX, delete, remote_person.key)).status_code == 202
     await net.settle()
-    assert await count(local, Follow) == 0
-    async with local.ctx.sessions() as session:
-        gone = await session.scalar(select(Actor).where(Actor.uri == rita.iri))
+    assert await count(local_instance, Follow) == 0
+    async with local_instance.ctx.sessions() as session:
+        gone = await session.scalar(select(Actor).where(Actor.uri == remote_person.iri))
     assert gone is not None and gone.deleted_at is not None
-    assert await item_states(local) == ["processed", "processed", "processed"]
+    assert await item_states(local_instance) == ["processed", "processed", "processed"]
 
 
 async def test_someone_elses_update_of_an_actor_is_refused(
-    net: FakeNet, local: Instance, rita: RemoteActor
+    net: FakeNet, local_instance: Instance, remote_person: RemoteActor
 ) -> None:
     mallory = make_remote_actor(net, "https://evil.example/users/mallory", slot=1)
     update = {
         "id": f"{mallory.iri}#u",
         "type": "Update",
         "actor": mallory.iri,
-        "object": {**rita.document, "inbox": "https://evil.example/steal"},
+        "object": {**remote_person.document, "inbox": "https://evil.example/steal"},
     }
     response = await post_signed(net, INBOX, update, mallory.key)
     assert response.status_code == 403
-    assert await count(local, InboxItem) == 0
+    assert await count(local_instance, InboxItem) == 0
 
 
 async def test_block_drops_follows_both_ways_and_prevents_refollow(
-    net: FakeNet, local: Instance, rita: RemoteActor
+    net: FakeNet, local_instance: Instance, remote_person: RemoteActor
 ) -> None:
-    await post_signed(net, INBOX, follow(rita.iri), rita.key)
+    await post_signed(net, INBOX, follow(remote_person.iri), remote_person.key)
     await net.settle()
-    await follows.follow(local.ctx, "alice", rita.iri)
+    await follows.follow(local_instance.ctx, "alice", remote_person.iri)
     await net.settle()
-    assert await count(local, Follow) == 2
+    assert await count(local_instance, Follow) == 2
     block = {
-        "id": f"{rita.iri}#block",
+        "id": f"{remote_person.iri}#block",
         "type": "Block",
-        "actor": rita.iri,
+        "actor": remote_person.iri,
         "object": "https://a.test/users/alice",
     }
-    assert (await post_signed(net, INBOX, block, rita.key)).status_code == 202
+    assert (await post_signed(net, INBOX, block, remote_person.key)).status_code == 202
     await net.settle()
-    assert await count(local, Follow) == 0
-    assert await count(local, ActorBlock) == 1
+    assert await count(local_instance, Follow) == 0
+    assert await count(local_instance, ActorBlock) == 1
     with pytest.raises(Conflict, match="blocked"):
-        await follows.follow(local.ctx, "alice", rita.iri)
-    undo = {"id": f"{rita.iri}#unblock", "type": "Undo", "actor": rita.iri, "object": block}
-    assert (await post_signed(net, INBOX, undo, rita.key)).status_code == 202
+        await follows.follow(local_instance.ctx, "alice", remote_person.iri)
+    undo = {
+        "id": f"{remote_person.iri}#unblock",
+        "type": "Undo",
+        "actor": remote_person.iri,
+        "object": block,
+    }
+    assert (await post_signed(net, INBOX, undo, remote_person.key)).status_code == 202
     await net.settle()
-    assert await count(local, ActorBlock) == 0
+    assert await count(local_instance, ActorBlock) == 0
 
 
 async def test_unknown_activity_types_are_recorded_as_unsupported(
-    net: FakeNet, local: Instance, rita: RemoteActor
+    net: FakeNet, local_instance: Instance, remote_person: RemoteActor
 ) -> None:
     odd = {
-        "id": f"{rita.iri}#odd",
+        "id": f"{remote_person.iri}#odd",
         "type": "Juggle",
-        "actor": rita.iri,
+        "actor": remote_person.iri,
         "object": "https://a.test/users/alice",
     }
-    assert (await post_signed(net, INBOX, odd, rita.key)).status_code == 202
+    assert (await post_signed(net, INBOX, odd, remote_person.key)).status_code == 202
     await net.settle()
-    assert await item_states(local) == ["unsupported"]
+    assert await item_states(local_instance) == ["unsupported"]
 
 
 async def test_personal_inbox_of_unknown_actor_is_404(
-    net: FakeNet, local: Instance, rita: RemoteActor
+    net: FakeNet, local_instance: Instance, remote_person: RemoteActor
 ) -> None:
     response = await post_signed(
-        net, "https://a.test/users/nobody/inbox", follow(rita.iri), rita.key
+        net, "https://a.test/users/nobody/inbox", follow(remote_person.iri), remote_person.key
     )
     assert response.status_code == 404
     assert isinstance(response, httpx.Response)
