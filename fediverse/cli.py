@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import logging
 import signal
 import sys
@@ -17,13 +18,15 @@ from fediverse.app import build_context, build_runner, create_app
 from fediverse.config import Config, ConfigError, find_config_path, load_config
 from fediverse.errors import FediverseError
 from fediverse.services import actors as actor_service
-from fediverse.services import follows, remote_actors
+from fediverse.services import follows, posts, reach, remote_actors
 from fediverse.services.context import Context
 from fediverse.store import actors as actor_queries
 from fediverse.store import deliveries as delivery_queries
+from fediverse.store import hosts as host_queries
 from fediverse.store.follows import ACCEPTED, PENDING
 from fediverse.store.migrate import upgrade
 from fediverse.store.tables import Follow
+from fediverse.store.types import utcnow
 
 log = logging.getLogger("fediverse")
 
@@ -320,6 +323,95 @@ async def cmd_worker(config: Config, args: argparse.Namespace) -> int:
         await ctx.close()
 
 
+async def cmd_post(config: Config, args: argparse.Namespace) -> int:
+    text = sys.stdin.read() if args.text == "-" else args.text
+
+    async def work(ctx: Context) -> int:
+        await prepare_database(ctx, quiet=True)
+        published = await posts.create_post(
+            ctx, args.user, posts.NewPost(text=text, visibility=args.visibility, summary=args.cw)
+        )
+        _out(
+            f"Posted {published.post.uri} (id {published.post.id}) to "
+            f"{published.followers_targeted:,} followers via {published.inboxes:,} inboxes."
+        )
+        _out(f"See how far it got with: fediverse reach {published.post.id}")
+        return 0
+
+    return await _with_context(config, work)
+
+
+async def cmd_reach(config: Config, args: argparse.Namespace) -> int:
+    async def work(ctx: Context) -> int:
+        await prepare_database(ctx, quiet=True)
+        receipt = await reach.reach_for_post(ctx, args.post)
+        if args.json:
+            _out(json.dumps(receipt.to_json(), indent=2, default=str))
+            return 0
+        _out(receipt.activity)
+        _out(receipt.summary())
+        _out(
+            f"inboxes {receipt.inboxes:,}: delivered {receipt.delivered:,}, pending "
+            f"{receipt.pending:,}, failed {receipt.failed:,}, gone {receipt.gone:,}, "
+            f"dropped {receipt.dropped:,}"
+        )
+        if receipt.hosts:
+            _out(
+                f"{'host':<40} {'inboxes':>7} {'sent':>6} {'pending':>7} {'failed':>6} "
+                f"{'gone':>5} health"
+            )
+            for host in receipt.hosts:
+                _out(
+                    f"{host.host:<40} {host.inboxes:>7} {host.delivered:>6} {host.pending:>7} "
+                    f"{host.failed + host.dropped:>6} {host.gone:>5} {host.health}"
+                    + (f"  ({host.last_error})" if host.last_error else "")
+                )
+        return 0
+
+    return await _with_context(config, work)
+
+
+async def cmd_hosts_list(config: Config, args: argparse.Namespace) -> int:
+    async def work(ctx: Context) -> int:
+        await prepare_database(ctx, quiet=True)
+        async with ctx.sessions() as session:
+            rows = await host_queries.list_health(
+                session, now=utcnow(), unhealthy_only=args.unhealthy
+            )
+        if not rows:
+            _out(
+                "Every host we deliver to is healthy."
+                if args.unhealthy
+                else "No delivery failures recorded for any host yet."
+            )
+            return 0
+        _out(f"{'host':<40} {'state':<11} {'failures':>8} {'days':>4} {'pending':>7} last error")
+        for row in rows:
+            _out(
+                f"{row.host:<40} {row.state:<11} {row.consecutive_failures:>8} "
+                f"{row.failure_days:>4} {row.pending:>7} {row.last_error or '-'}"
+            )
+        return 0
+
+    return await _with_context(config, work)
+
+
+async def cmd_hosts_clear(config: Config, args: argparse.Namespace) -> int:
+    async def work(ctx: Context) -> int:
+        await prepare_database(ctx, quiet=True)
+        async with ctx.sessions() as session:
+            found = await host_queries.clear(session, args.host)
+            await session.commit()
+        _out(
+            f"Cleared {args.host}: its queued deliveries will be sent again."
+            if found
+            else f"{args.host} has no failures on record."
+        )
+        return 0
+
+    return await _with_context(config, work)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fediverse", description="Run and administer a federated community instance."
@@ -386,6 +478,32 @@ def build_parser() -> argparse.ArgumentParser:
         answer.add_argument("user", help="local username")
         answer.add_argument("follower", help="follower's user@host or actor URL")
         answer.set_defaults(run=cmd_requests_answer)
+
+    post = commands.add_parser("post", help="publish a post as a local user")
+    post.add_argument("user", help="local username")
+    post.add_argument("text", help="the text, or - to read it from standard input")
+    post.add_argument(
+        "--visibility", default="public", choices=("public", "unlisted", "followers", "direct")
+    )
+    post.add_argument("--cw", help="content warning shown before the text")
+    post.set_defaults(run=cmd_post)
+
+    reach_cmd = commands.add_parser("reach", help="show how far a post got, per server")
+    reach_cmd.add_argument("post", help="the post's id or URL")
+    reach_cmd.add_argument("--json", action="store_true", help="print the receipt as JSON")
+    reach_cmd.set_defaults(run=cmd_reach)
+
+    hosts = commands.add_parser("hosts", help="delivery health of remote servers").add_subparsers(
+        dest="hosts_command", required=True, metavar="ACTION"
+    )
+    hosts_list = hosts.add_parser("list", help="list hosts with their delivery health")
+    hosts_list.add_argument(
+        "--unhealthy", action="store_true", help="only failing, paused or unavailable hosts"
+    )
+    hosts_list.set_defaults(run=cmd_hosts_list)
+    hosts_clear = hosts.add_parser("clear", help="clear a host's failures and resume it")
+    hosts_clear.add_argument("host")
+    hosts_clear.set_defaults(run=cmd_hosts_clear)
 
     lookup = commands.add_parser(
         "lookup", help="resolve a handle (user@host) or actor URL, local or remote, and show it"

@@ -61,7 +61,12 @@ class FakeNetTransport(httpx.AsyncBaseTransport):
 
     def _from_fixture(self, request: httpx.Request) -> httpx.Response:
         if request.method != "GET":
-            self.net.received.setdefault(str(request.url), []).append(request.content)
+            url = str(request.url)
+            scripted = self.net.answers.get(url)
+            if scripted:
+                status, headers, body = scripted.pop(0)
+                return httpx.Response(status, headers=headers, content=body, request=request)
+            self.net.received.setdefault(url, []).append(request.content)
             return httpx.Response(202, request=request)
         document = self.net.documents.get(str(request.url).split("#", 1)[0])
         if document is not None:
@@ -112,6 +117,9 @@ class FakeNet:
     documents: dict[str, Any] = field(default_factory=dict)
     # Bodies POSTed to fake remote servers, by URL.
     received: dict[str, list[bytes]] = field(default_factory=dict)
+    # Scripted answers of fake remote inboxes, by URL: (status, headers, body), used in order;
+    # once used up the inbox accepts (202) and records the body in `received`.
+    answers: dict[str, list[tuple[int, dict[str, str], bytes]]] = field(default_factory=dict)
     _cleanups: list[AsyncIterator[Database]] = field(default_factory=list)
 
     def transport(self) -> FakeNetTransport:

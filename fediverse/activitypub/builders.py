@@ -88,5 +88,20 @@ def build_delete_actor(activity_id: str, actor: str, *, followers: str | None) -
     )
 
 
+def build_create(
+    activity_id: str, actor: str, obj: dict[str, Any], *, to: list[str], cc: list[str]
+) -> dict[str, Any]:
+    """Build `Create` of a post, with the post's own addressing and publication time."""
+    extra = {"published": obj["published"]} if "published" in obj else {}
+    return _activity("Create", activity_id, actor, _embedded(obj), to=to, cc=cc, **extra)
+
+
+def build_delete(
+    activity_id: str, actor: str, tombstone: dict[str, Any], *, to: list[str], cc: list[str]
+) -> dict[str, Any]:
+    """Build `Delete` of a post, carrying its Tombstone and the post's addressing."""
+    return _activity("Delete", activity_id, actor, _embedded(tombstone), to=to, cc=cc)
+
+
 def build_block(activity_id: str, actor: str, blocked: str) -> dict[str, Any]:
     return _activity("Block", activity_id, actor, blocked, to=[blocked])

@@ -14,11 +14,12 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from fediverse.activitypub.origin import origin_problem
+from fediverse.activitypub.origin import host_of, origin_problem
 from fediverse.activitypub.parse import ActivityDoc, ParseError, parse_activity
 from fediverse.activitypub.signatures import SignatureError, VerifiedSignature, verify_request
 from fediverse.errors import BadRequest, Forbidden, Unauthorized
 from fediverse.inbox.states import InboxStates
+from fediverse.outbox import health
 from fediverse.services import remote_actors
 from fediverse.services.context import Context
 from fediverse.store import actors as actor_queries
@@ -113,6 +114,8 @@ async def receive(ctx: Context, incoming: IncomingRequest) -> Receipt:
                 "state_changed_at": now,
             },
         )
+        # Any verified request proves the sender's host is up: lift a pause or unavailable mark.
+        await health.mark_alive(session, host_of(activity.actor))
         await session.commit()
     if item_id is None:
         log.info("duplicate activity ignored", extra={"activity": activity.id})

@@ -90,6 +90,12 @@ class JobKind(Generic[Row]):
 
         return dict(await asyncio.gather(*(one(row) for row in rows)))
 
+    async def after_batch(
+        self, session: AsyncSession, rows: Sequence[Row], outcomes: dict[int, Outcome]
+    ) -> None:
+        """Record anything derived from a batch's outcomes, in the same transaction."""
+        del session, rows, outcomes
+
     def default_retry(self, row: Row) -> datetime:
         from fediverse.jobs.backoff import backoff_delay
 
@@ -196,6 +202,7 @@ class JobRunner:
                     .execution_options(synchronize_session=False)
                 )
                 await (await session.connection()).execute(statement, params_list)
+            await kind.after_batch(session, rows, outcomes)
             await session.commit()
 
     async def run_kind_once(self, kind: JobKind[Any]) -> int:

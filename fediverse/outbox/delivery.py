@@ -24,6 +24,8 @@ from fediverse.activitypub.keys import load_private_key_cached
 from fediverse.activitypub.signatures import SigningKey
 from fediverse.jobs.backoff import backoff_delay
 from fediverse.jobs.runner import JobKind, Outcome
+from fediverse.outbox import health
+from fediverse.outbox.health import deliverable_host_filter
 from fediverse.outbox.rules import Verdict, classify, retry_after
 from fediverse.outbox.states import DeliveryStates
 from fediverse.store.tables import Actor, Delivery, OutboxActivity
@@ -48,7 +50,9 @@ class DeliveryJob(JobKind[Delivery]):
         retry_horizon: timedelta,
         per_host_limit: int,
         on_gone: GoneCallback | None = None,
+        host_policy: health.HostPolicy | None = None,
     ) -> None:
+        self.host_policy = host_policy or health.HostPolicy()
         self.sessions = sessions
         self.http = http
         self.retry_horizon = retry_horizon
@@ -59,10 +63,11 @@ class DeliveryJob(JobKind[Delivery]):
         )
 
     def claim_filter(self) -> ColumnElement[bool]:
-        """Claim a row only when no older unfinished row goes to the same inbox from the same
-        sender: per-pair FIFO is what keeps Create before Update before Delete."""
+        """Claim a row only when its host is healthy and no older unfinished row goes to the
+        same inbox from the same sender: per-pair FIFO keeps Create before Update before Delete.
+        """
         older = aliased(Delivery)
-        return ~exists(
+        return deliverable_host_filter(Delivery.host) & ~exists(
             select(older.id).where(
                 and_(
                     older.inbox_url == Delivery.inbox_url,
@@ -113,6 +118,21 @@ class DeliveryJob(JobKind[Delivery]):
             return row.id, await self._outcome(row, result)
 
         return dict(await asyncio.gather(*(one(row) for row in rows)))
+
+    async def after_batch(
+        self, session: AsyncSession, rows: Sequence[Delivery], outcomes: dict[int, Outcome]
+    ) -> None:
+        """Feed the batch's answers to the per-host circuit breaker."""
+        results = []
+        for row in rows:
+            outcome = outcomes.get(row.id)
+            if outcome is None or (
+                outcome.state == "dropped" and outcome.changes.get("last_status") is None
+            ):
+                continue  # refused before sending says nothing about the host
+            failed = outcome.state in ("queued", "failed")
+            results.append((row.host, not failed, outcome.error))
+        await health.record(session, health.tally(results), self.host_policy)
 
     async def _outcome(self, row: Delivery, result: PostResult) -> Outcome:
         verdict, rule = classify(result)

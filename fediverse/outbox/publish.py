@@ -6,24 +6,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fediverse.outbox.audience import Target
 from fediverse.outbox.states import DeliveryStates
 from fediverse.store.tables import Delivery, OutboxActivity
 from fediverse.store.types import utcnow
 from fediverse.uris import Uris
 
 
-def distinct_remote_inboxes(uris: Uris, inboxes: Iterable[str | None]) -> list[str]:
+def remote_targets(uris: Uris, targets: Iterable[Target]) -> list[Target]:
     """Return each remote inbox once, in first-seen order; never one of ours."""
-    seen: dict[str, None] = {}
-    for inbox in inboxes:
+    seen: dict[str, Target] = {}
+    for target in targets:
+        inbox = target.inbox
         if inbox and not uris.is_local(inbox) and inbox.startswith(("https://", "http://")):
-            seen.setdefault(inbox, None)
-    return list(seen)
+            known = seen.get(inbox)
+            seen[inbox] = Target(inbox, target.recipients + (known.recipients if known else 0))
+    return list(seen.values())
 
 
 async def publish(
@@ -33,8 +35,9 @@ async def publish(
     activity_id: int,
     sender_id: int,
     activity: dict[str, Any],
-    inboxes: Iterable[str | None],
+    targets: Iterable[Target],
     public: bool = False,
+    followers_targeted: int = 0,
 ) -> tuple[OutboxActivity, int]:
     """Store `activity` and queue it for every distinct remote inbox; return (row, inbox count).
 
@@ -53,11 +56,12 @@ async def publish(
         object_uri=object_uri if isinstance(object_uri, str) else None,
         public=public,
         payload=activity,
+        followers_targeted=followers_targeted,
     )
     session.add(row)
     await session.flush()
-    targets = distinct_remote_inboxes(uris, inboxes)
-    if targets:
+    remote = remote_targets(uris, targets)
+    if remote:
         now = utcnow()
         await session.execute(
             insert(Delivery),
@@ -65,15 +69,16 @@ async def publish(
                 {
                     "activity_id": activity_id,
                     "sender_id": sender_id,
-                    "inbox_url": inbox,
-                    "host": (urlsplit(inbox).hostname or "").lower(),
+                    "inbox_url": target.inbox,
+                    "host": target.host,
+                    "recipients": target.recipients,
                     "state": DeliveryStates.queued.name,
                     "attempts": 0,
                     "next_attempt_at": now,
                     "state_changed_at": now,
                     "created_at": now,
                 }
-                for inbox in targets
+                for target in remote
             ],
         )
-    return row, len(targets)
+    return row, len(remote)

@@ -12,7 +12,7 @@ from quart import Blueprint, Response, request
 
 from fediverse.activitypub.signatures import SignatureError, verify_request
 from fediverse.errors import Unauthorized
-from fediverse.services import publishing, remote_actors
+from fediverse.services import posts, publishing, remote_actors
 from fediverse.services.converters.actors import actor_to_ap
 from fediverse.ui import pages
 from fediverse.uris import (
@@ -20,6 +20,7 @@ from fediverse.uris import (
     GROUP_ROUTE,
     INSTANCE_ACTOR_NAME,
     INSTANCE_ACTOR_ROUTE,
+    OBJECT_ROUTE,
     USER_ROUTE,
 )
 from fediverse.web import activity_response, client_wants_activity_json, current_context, query_int
@@ -110,6 +111,13 @@ async def group_collection(name: str, collection: str) -> Response:
 @blueprint.get(GROUP_ROUTE + "/collections/featured")
 async def group_featured(name: str) -> Response:
     return await _collection("Group", name, "featured")
+
+
+@blueprint.get(OBJECT_ROUTE)
+async def object_document(object_id: int) -> Response:
+    await _require_signature()
+    document, status = await posts.load_post_document(current_context(), object_id)
+    return activity_response(document, status=status)
 
 
 @blueprint.get(ACTIVITY_ROUTE)

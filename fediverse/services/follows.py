@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fediverse.activitypub.builders import build_accept, build_follow, build_reject, build_undo
 from fediverse.errors import Conflict, NotFound, Unprocessable
 from fediverse.ids import new_id
+from fediverse.outbox.audience import Target
 from fediverse.outbox.publish import publish
 from fediverse.services import remote_actors
 from fediverse.services.context import Context
@@ -55,7 +56,7 @@ async def _send(
         activity_id=activity_id,
         sender_id=sender.id,
         activity=activity,
-        inboxes=[_personal_inbox(actor) for actor in recipients if not actor.local],
+        targets=[Target(_personal_inbox(actor)) for actor in recipients if not actor.local],
     )
 
 

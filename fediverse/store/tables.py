@@ -159,6 +159,8 @@ class OutboxActivity(Base):
     # Public activities are listed in the actor's outbox collection; others are only delivered.
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    # Reach: how many followers the fan-out addressed (remote and local) when it was published.
+    followers_targeted: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (Index("ix_outbox_activities_actor_id_public_id", "actor_id", "public", "id"),)
@@ -229,6 +231,8 @@ class Delivery(JobColumns, Base):
     sender_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("actors.id", ondelete="CASCADE"))
     inbox_url: Mapped[str] = mapped_column(IRI)
     host: Mapped[str] = mapped_column(String(255))
+    # Followers this inbox stands for (a shared inbox serves many); reach counts them.
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_response: Mapped[str | None] = mapped_column(Text)
     signature_scheme: Mapped[str | None] = mapped_column(String(16))
@@ -237,6 +241,7 @@ class Delivery(JobColumns, Base):
 
     __table_args__ = (
         Index("ix_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+        Index("ix_deliveries_host_state", "host", "state"),
         Index("ix_deliveries_activity_id", "activity_id"),
         # Per (inbox, sender) ordering: the oldest unfinished delivery goes first.
         Index(
@@ -261,3 +266,64 @@ class ActorBlock(Base):
         Index("uq_actor_blocks_blocker_id_blocked_id", "blocker_id", "blocked_id", unique=True),
         Index("ix_actor_blocks_blocked_id", "blocked_id"),
     )
+
+
+class Post(Base):
+    """A post (Note or Article), ours or a remote server's, stored once with sanitised HTML.
+
+    `visibility` is one of public, unlisted, followers, direct (Mastodon's four), derived from
+    the addressing for remote posts.
+    """
+
+    __tablename__ = "posts"
+
+    id: Mapped[int] = _id_column()
+    uri: Mapped[str] = mapped_column(IRI, unique=True)
+    url: Mapped[str | None] = mapped_column(IRI)
+    author_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("actors.id", ondelete="CASCADE"))
+    local: Mapped[bool] = mapped_column(Boolean, default=False)
+    type: Mapped[str] = mapped_column(String(32), default="Note")
+    name: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    content_html: Mapped[str] = mapped_column(Text, default="")
+    # What the author typed (plain text or Markdown), kept for editing; local posts only.
+    source: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    in_reply_to_uri: Mapped[str | None] = mapped_column(IRI)
+    in_reply_to_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("posts.id", ondelete="SET NULL")
+    )
+    conversation: Mapped[str | None] = mapped_column(IRI)
+    to: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    cc: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    replies_count: Mapped[int] = mapped_column(Integer, default=0)
+    likes_count: Mapped[int] = mapped_column(Integer, default=0)
+    boosts_count: Mapped[int] = mapped_column(Integer, default=0)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_posts_author_id_id", "author_id", "id"),
+        Index("ix_posts_in_reply_to_uri", "in_reply_to_uri"),
+        Index("ix_posts_local_visibility_id", "local", "visibility", "id"),
+    )
+
+
+class Host(Base):
+    """Delivery health of one remote host: the circuit breaker and the unavailable mark."""
+
+    __tablename__ = "hosts"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Distinct UTC days (ISO dates) with failures since the last success.
+    failure_days: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    unavailable_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
