@@ -19,6 +19,7 @@ _SEQUENCE_MASK = (1 << _SEQUENCE_BITS) - 1
 _lock = threading.Lock()
 _last_ms = 0
 _sequence = 0
+_arrival = 0
 
 
 def new_id() -> int:
@@ -49,3 +50,19 @@ def id_to_datetime(value: int) -> datetime:
 def id_from_datetime(moment: datetime) -> int:
     """Return the smallest id that could have been created at `moment`."""
     return int(moment.timestamp() * 1000) << _SEQUENCE_BITS
+
+
+def id_at(moment: datetime) -> int:
+    """Return an id for something created elsewhere at `moment` (never later than now).
+
+    Remote posts get ids from their publication time, so timelines sort by when things were
+    written rather than when they reached us; a date in the future is clamped to now.
+    """
+    now = datetime.now(UTC)
+    moment = min(moment, now)
+    # Low bits from this process's sequence: things written in the same millisecond (or the
+    # same second, from servers that send whole seconds) keep the order they arrived in.
+    global _arrival
+    with _lock:
+        _arrival = (_arrival + 1) & _SEQUENCE_MASK
+        return id_from_datetime(moment) | _arrival

@@ -20,3 +20,14 @@ def test_id_encodes_its_creation_time() -> None:
     after = datetime.now(UTC) + timedelta(milliseconds=1)
     assert before <= id_to_datetime(value) <= after
     assert id_from_datetime(before) < value < id_from_datetime(after)
+
+
+def test_ids_for_remote_moments_sort_by_time_then_arrival() -> None:
+    from fediverse.ids import id_at
+
+    moment = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    same_second = [id_at(moment) for _ in range(100)]
+    assert same_second == sorted(same_second)  # arrival order within one instant
+    assert id_at(moment + timedelta(milliseconds=1)) > max(same_second)
+    future = id_at(datetime.now(UTC) + timedelta(days=365))
+    assert id_to_datetime(future) <= datetime.now(UTC)  # clamped to now

@@ -17,11 +17,13 @@ import pytest
 from sqlalchemy import select
 
 from fediverse.activitypub.jsonld import id_of
-from fediverse.activitypub.parse import ActivityDoc, ActorDoc, parse_document
-from fediverse.services import remote_actors
-from fediverse.store.tables import InboxItem
+from fediverse.activitypub.parse import ActivityDoc, ActorDoc, ObjectDoc, parse_document
+from fediverse.services import remote_actors, timelines
+from fediverse.services.actors import NewUser, create_user
+from fediverse.services.remote_posts import STORED_TYPES
+from fediverse.store.tables import Actor, Follow, InboxItem, Post
 from tests.conftest import FIXTURES, load_fixture
-from tests.fakenet import FakeNet
+from tests.fakenet import FakeNet, Instance
 from tests.remote import make_remote_actor, post_signed
 
 PAYLOADS = sorted(
@@ -80,6 +82,10 @@ async def test_recorded_payload_is_accepted_or_explicitly_ignored(
 
     activity, actor_iri = _as_delivery(document)
     key = make_remote_actor(net, actor_iri).key
+    carries_post = _carried_post(activity)
+    if carries_post is not None:
+        # Someone here follows the author, so the post concerns us and must be stored.
+        await _follow_from_local(local, actor_iri)
     response = await post_signed(net, "https://a.test/inbox", activity, key)
     await net.settle()
     async with local.ctx.sessions() as session:
@@ -98,6 +104,35 @@ async def test_recorded_payload_is_accepted_or_explicitly_ignored(
     assert item.activity_uri == activity["id"]
     assert item.state in EXPLICIT_OUTCOMES, f"{item.state}: {item.last_error}"
     assert id_of(activity.get("actor")) is not None
+    if carries_post is not None:
+        assert item.state == "processed", item.last_error
+        async with local.ctx.sessions() as session:
+            post = await session.scalar(select(Post).where(Post.uri == carries_post.id))
+        assert post is not None, "the post was not stored"
+        assert post.content_html or post.name, "the stored post shows nothing"
+        assert "<script" not in post.content_html.lower()
+        [entry] = await timelines.entries_for(local.ctx, [post], None)
+        assert entry.author.uri == actor_iri
+
+
+def _carried_post(activity: dict[str, Any]) -> ObjectDoc | None:
+    """Return the post a Create delivers, when it is a kind we store."""
+    if activity.get("type") != "Create" or not isinstance(activity.get("object"), dict):
+        return None
+    parsed = parse_document(copy.deepcopy(activity["object"]))
+    if isinstance(parsed, ObjectDoc) and parsed.type in STORED_TYPES:
+        return parsed
+    return None
+
+
+async def _follow_from_local(local: Instance, actor_iri: str) -> None:
+    author = await remote_actors.get_actor(local.ctx, actor_iri)
+    await create_user(local.ctx, NewUser(username="reader"))
+    async with local.ctx.sessions() as session:
+        reader = await session.scalar(select(Actor).where(Actor.username == "reader"))
+        assert reader is not None
+        session.add(Follow(follower_id=reader.id, followee_id=author.id, state="accepted"))
+        await session.commit()
 
 
 def test_every_recorded_software_is_covered() -> None:

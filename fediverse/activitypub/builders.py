@@ -96,6 +96,26 @@ def build_create(
     return _activity("Create", activity_id, actor, _embedded(obj), to=to, cc=cc, **extra)
 
 
+def build_update(
+    activity_id: str, actor: str, obj: dict[str, Any], *, to: list[str], cc: list[str]
+) -> dict[str, Any]:
+    """Build `Update` of an edited post."""
+    return _activity("Update", activity_id, actor, _embedded(obj), to=to, cc=cc)
+
+
+def build_like(
+    activity_id: str, actor: str, post: str, *, to: list[str], cc: list[str] | None = None
+) -> dict[str, Any]:
+    return _activity("Like", activity_id, actor, post, to=to, cc=cc)
+
+
+def build_announce(
+    activity_id: str, actor: str, post: str, *, to: list[str], cc: list[str], published: str
+) -> dict[str, Any]:
+    """Build `Announce` (a boost) of a post, public and to the booster's followers."""
+    return _activity("Announce", activity_id, actor, post, to=to, cc=cc, published=published)
+
+
 def build_delete(
     activity_id: str, actor: str, tombstone: dict[str, Any], *, to: list[str], cc: list[str]
 ) -> dict[str, Any]:

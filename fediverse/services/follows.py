@@ -20,7 +20,7 @@ from fediverse.errors import Conflict, NotFound, Unprocessable
 from fediverse.ids import new_id
 from fediverse.outbox.audience import Target
 from fediverse.outbox.publish import publish
-from fediverse.services import remote_actors
+from fediverse.services import notifications, remote_actors
 from fediverse.services.context import Context
 from fediverse.store import actors as actor_queries
 from fediverse.store.follows import ACCEPTED, PENDING
@@ -131,7 +131,9 @@ async def _decide_incoming(
     """Accept a new follow of a local actor now, or leave it as a request for approval."""
     if followee.manually_approves_followers:
         row.state = PENDING
+        await notifications.notify(session, followee, "follow_request", follower)
         return
+    await notifications.notify(session, followee, "follow", follower)
     row.state = ACCEPTED
     row.accepted_at = utcnow()
     if not follower.local:

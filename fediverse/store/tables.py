@@ -296,6 +296,11 @@ class Post(Base):
         BigInteger, ForeignKey("posts.id", ondelete="SET NULL")
     )
     conversation: Mapped[str | None] = mapped_column(IRI)
+    # A boost is a post of its own that points at the boosted one (as Mastodon models it), so
+    # timelines are one query over posts.
+    boost_of_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("posts.id", ondelete="CASCADE")
+    )
     to: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     cc: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
@@ -310,6 +315,7 @@ class Post(Base):
         Index("ix_posts_author_id_id", "author_id", "id"),
         Index("ix_posts_in_reply_to_uri", "in_reply_to_uri"),
         Index("ix_posts_local_visibility_id", "local", "visibility", "id"),
+        Index("ix_posts_boost_of_id", "boost_of_id"),
     )
 
 
@@ -327,3 +333,171 @@ class Host(Base):
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Like(Base):
+    """A favourite: `actor` liked `post`."""
+
+    __tablename__ = "likes"
+
+    id: Mapped[int] = _id_column()
+    uri: Mapped[str | None] = mapped_column(IRI, unique=True)
+    actor_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("actors.id", ondelete="CASCADE"))
+    post_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("posts.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("uq_likes_actor_id_post_id", "actor_id", "post_id", unique=True),
+        Index("ix_likes_post_id", "post_id"),
+    )
+
+
+class PostEdit(Base):
+    """An earlier version of an edited post (edit history, oldest first)."""
+
+    __tablename__ = "post_edits"
+
+    id: Mapped[int] = _id_column()
+    post_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("posts.id", ondelete="CASCADE"))
+    content_html: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_post_edits_post_id_id", "post_id", "id"),)
+
+
+class Mention(Base):
+    """`post` mentions `actor` (a Mention tag): addressing and notifications."""
+
+    __tablename__ = "mentions"
+
+    post_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    actor_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("actors.id", ondelete="CASCADE"), primary_key=True
+    )
+
+    __table_args__ = (Index("ix_mentions_actor_id", "actor_id"),)
+
+
+class PostTag(Base):
+    """`post` carries the hashtag `tag` (lower-case, without '#')."""
+
+    __tablename__ = "post_tags"
+
+    post_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+    __table_args__ = (Index("ix_post_tags_tag_post_id", "tag", "post_id"),)
+
+
+class Notification(Base):
+    """Something that happened to a local actor: follow, follow_request, mention, reply,
+    reblog, favourite (Mastodon's names)."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = _id_column()
+    recipient_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("actors.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("actors.id", ondelete="CASCADE"))
+    post_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("posts.id", ondelete="CASCADE")
+    )
+    read: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_notifications_recipient_id_id", "recipient_id", "id"),
+        Index(
+            "uq_notifications_recipient_kind_actor_post",
+            "recipient_id",
+            "kind",
+            "actor_id",
+            "post_id",
+            unique=True,
+        ),
+    )
+
+
+class OAuthApp(Base):
+    """A client application registered through POST /api/v1/apps."""
+
+    __tablename__ = "oauth_apps"
+
+    id: Mapped[int] = _id_column()
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    client_secret: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(255))
+    website: Mapped[str | None] = mapped_column(String(2048))
+    # Newline-separated; "urn:ietf:wg:oauth:2.0:oob" shows the code instead of redirecting.
+    redirect_uris: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[str] = mapped_column(String(1024), default="read")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OAuthCode(Base):
+    """A short-lived authorisation code waiting to be exchanged for a token."""
+
+    __tablename__ = "oauth_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    app_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("oauth_apps.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    scopes: Mapped[str] = mapped_column(String(1024))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(16))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OAuthToken(Base):
+    """A bearer token; only its SHA-256 is stored, so a leaked database leaks no tokens."""
+
+    __tablename__ = "oauth_tokens"
+
+    id: Mapped[int] = _id_column()
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # None for tokens made with `fediverse tokens create`.
+    app_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("oauth_apps.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    scopes: Mapped[str] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebSession(Base):
+    """A signed-in browser; the cookie holds a random token whose SHA-256 is stored here."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = _id_column()
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+
+    __table_args__ = (Index("ix_web_sessions_user_id", "user_id"),)
+
+
+class RateLimit(Base):
+    """A fixed-window counter (sign-in attempts per account and per address)."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    count: Mapped[int] = mapped_column(Integer, default=0)

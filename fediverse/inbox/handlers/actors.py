@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fediverse.activitypub.parse import ParseError, parse_actor
 from fediverse.activitypub.vocab import ACTOR_TYPES
+from fediverse.inbox.handlers.posts import delete_object
 from fediverse.inbox.registry import ANY, Delivered, HandlerRegistry, Ignored
 from fediverse.services import follows, remote_actors
+from fediverse.services.remote_posts import STORED_TYPES
 
 
 async def handle_update_actor(delivered: Delivered) -> None:
@@ -27,10 +29,11 @@ async def handle_delete(delivered: Delivered) -> None:
     if activity.object_id == activity.actor:
         await follows.remove_actor(delivered.ctx, activity.actor)
         return
-    # Deletes of posts arrive with the posts feature; nothing else is stored yet.
-    raise Ignored(f"Delete of {activity.object_id}, which we do not store")
+    if activity.object_id is None:
+        raise Ignored("Delete without an object")
+    await delete_object(delivered, activity.object_id)
 
 
 def register(registry: HandlerRegistry) -> None:
     registry.add("Update", ACTOR_TYPES, handle_update_actor)
-    registry.add("Delete", (ANY, *ACTOR_TYPES, "Tombstone"), handle_delete)
+    registry.add("Delete", (ANY, *ACTOR_TYPES, "Tombstone", *sorted(STORED_TYPES)), handle_delete)

@@ -9,13 +9,8 @@ from __future__ import annotations
 from fediverse.inbox.registry import ANY, Delivered, HandlerRegistry, Ignored
 
 NOT_STORED_YET: dict[tuple[str, str], str] = {
-    ("Create", ANY): "posts are not stored yet",
-    ("Update", ANY): "posts are not stored yet",
-    ("Like", ANY): "likes are not counted yet",
     ("Dislike", ANY): "dislikes are not counted",
     ("EmojiReact", ANY): "reactions are not counted yet",
-    ("Announce", ANY): "boosts are not stored yet",
-    ("Undo", ANY): "undo of something we do not store",
     ("Flag", ANY): "reports go to the moderation console, which does not exist yet",
     ("Add", ANY): "featured collections are not mirrored",
     ("Remove", ANY): "featured collections are not mirrored",

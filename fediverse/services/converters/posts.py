@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fediverse.activitypub.jsonld import ACTIVITY_CONTEXT
@@ -9,11 +10,20 @@ from fediverse.store.tables import Actor, Post
 
 
 def format_time(moment: Any) -> str:
-    return str(moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    """Format an instant as xsd:dateTime in UTC with milliseconds (what Mastodon also sends)."""
+    return str(moment.strftime("%Y-%m-%dT%H:%M:%S.")) + f"{moment.microsecond // 1000:03d}Z"
 
 
-def post_to_ap(post: Post, author: Actor, *, with_context: bool = True) -> dict[str, Any]:
-    """Build the Note or Article Mastodon reads for one of our posts."""
+def post_to_ap(
+    post: Post,
+    author: Actor,
+    *,
+    mentions: Sequence[Actor] = (),
+    tags: Sequence[str] = (),
+    tag_url: Callable[[str], str] | None = None,
+    with_context: bool = True,
+) -> dict[str, Any]:
+    """Build the Note or Article Mastodon reads for one of our posts, with its tags."""
     doc: dict[str, Any] = {
         "id": post.uri,
         "type": post.type,
@@ -36,6 +46,17 @@ def post_to_ap(post: Post, author: Actor, *, with_context: bool = True) -> dict[
         doc["context"] = post.conversation
     if post.edited_at is not None:
         doc["updated"] = format_time(post.edited_at)
+    tag_list: list[dict[str, str]] = [
+        {"type": "Mention", "href": actor.uri, "name": f"@{actor.username}@{actor.domain}"}
+        for actor in mentions
+    ]
+    for name in tags:
+        entry = {"type": "Hashtag", "name": f"#{name}"}
+        if tag_url is not None:
+            entry["href"] = tag_url(name)
+        tag_list.append(entry)
+    if tag_list:
+        doc["tag"] = tag_list
     if with_context:
         doc = {"@context": ACTIVITY_CONTEXT, **doc}
     return doc
