@@ -134,3 +134,29 @@ async def test_home_timeline_misses_nothing_and_ranks_nothing(net: FakeNet) -> N
         page = timelines.Page(max_id=entries[-1].post.id, limit=7)
     expected = [p.post.uri for p in reversed(published)]
     assert seen == expected  # every followed post, strictly newest first, none missing
+
+
+async def test_a_thread_fetches_missing_parents_on_demand(net: FakeNet) -> None:
+    a = await net.add_instance("a.test")
+    b = await net.add_instance("b.test")
+    c = await net.add_instance("c.test")
+    for instance, name in ((a, "alice"), (b, "bob"), (c, "carol")):
+        await create_user(instance.ctx, NewUser(username=name))
+    await follows.follow(b.ctx, "bob", "alice@a.test")
+    await follows.follow(c.ctx, "carol", "bob@b.test")  # carol does not follow alice
+    await net.settle()
+    root = await posts.create_post(a.ctx, "alice", posts.NewPost("the start"))
+    await net.settle()
+    root_on_b = await post_by_uri(b, root.post.uri)
+    assert root_on_b is not None
+    reply = await posts.create_post(
+        b.ctx, "bob", posts.NewPost("a reply", in_reply_to_id=root_on_b.id)
+    )
+    await net.settle()
+    assert await post_by_uri(c, root.post.uri) is None  # c never received the parent
+    reply_on_c = await post_by_uri(c, reply.post.uri)
+    assert reply_on_c is not None
+    ancestors, _ = await posts.thread(c.ctx, reply_on_c.id, None)
+    assert [p.uri for p in ancestors] == [root.post.uri]
+    fetched = await post_by_uri(c, root.post.uri)
+    assert fetched is not None and "the start" in fetched.content_html

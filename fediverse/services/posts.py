@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fediverse.activitypub.builders import build_create, build_delete, build_update
 from fediverse.activitypub.sanitize import html_to_text
 from fediverse.activitypub.vocab import PUBLIC
-from fediverse.errors import Forbidden, Gone, NotFound, Unprocessable
+from fediverse.errors import FediverseError, Forbidden, Gone, NotFound, Unprocessable
 from fediverse.ids import new_id
 from fediverse.outbox.audience import FanOut, add_addressed_actors, followers_fan_out
 from fediverse.outbox.publish import publish
-from fediverse.services import content, notifications
+from fediverse.services import content, notifications, remote_posts
 from fediverse.services.context import Context
 from fediverse.services.converters.posts import post_to_ap, tombstone_to_ap
 from fediverse.services.visibility import can_see, visible_to
@@ -364,6 +364,14 @@ async def post_history(ctx: Context, post_id: int, viewer_actor_id: int | None) 
 
 
 MAX_THREAD = 200
+MAX_THREAD_FETCHES = 10
+
+
+async def _fetch_parent(ctx: Context, uri: str) -> Post | None:
+    try:
+        return await remote_posts.fetch_post(ctx, uri)
+    except FediverseError:
+        return None
 
 
 async def thread(
@@ -371,11 +379,16 @@ async def thread(
 ) -> tuple[list[Post], list[Post]]:
     """Return (ancestors oldest first, descendants in reply order) visible to the viewer."""
     post = await get_visible_post(ctx, post_id, viewer_actor_id)
+    fetches = 0
     async with ctx.sessions() as session:
         ancestors: list[Post] = []
         current = post
         while current.in_reply_to_uri and len(ancestors) < MAX_THREAD:
             parent = await session.scalar(select(Post).where(Post.uri == current.in_reply_to_uri))
+            if parent is None and fetches < MAX_THREAD_FETCHES:
+                # A parent we never received: fetch it from its server now (threads on demand).
+                fetches += 1
+                parent = await _fetch_parent(ctx, current.in_reply_to_uri)
             if parent is None:
                 break
             if await can_see(session, parent, viewer_actor_id):
