@@ -204,6 +204,21 @@ SETTINGS: tuple[Setting, ...] = (
         _positive,
     ),
     Setting(
+        "media",
+        "directory",
+        str,
+        "data/media",
+        "Folder for uploaded images; a relative path is relative to this file.",
+    ),
+    Setting(
+        "media",
+        "max_upload_bytes",
+        int,
+        8_388_608,
+        "Largest image upload accepted, in bytes.",
+        _positive,
+    ),
+    Setting(
         "delivery",
         "retry_horizon_hours",
         int,
@@ -270,6 +285,12 @@ class WorkerSettings:
 
 
 @dataclass(frozen=True)
+class MediaSettings:
+    directory: str
+    max_upload_bytes: int
+
+
+@dataclass(frozen=True)
 class DeliverySettings:
     retry_horizon_hours: int
     max_in_flight: int
@@ -286,6 +307,7 @@ class Config:
     federation: FederationSettings
     workers: WorkerSettings
     delivery: DeliverySettings
+    media: MediaSettings
     source: str = field(default="<defaults>", compare=False)
 
 
@@ -296,6 +318,7 @@ _SECTIONS: dict[str, type] = {
     "federation": FederationSettings,
     "workers": WorkerSettings,
     "delivery": DeliverySettings,
+    "media": MediaSettings,
 }
 
 
@@ -348,6 +371,10 @@ def config_from_dict(
         sections[setting.section][setting.key] = value
     sections["instance"]["base_url"] = sections["instance"]["base_url"].rstrip("/")
     sections["database"]["url"] = _resolve_sqlite_path(sections["database"]["url"], base_dir)
+    media_dir = Path(sections["media"]["directory"])
+    if not media_dir.is_absolute():
+        media_dir = (base_dir or Path.cwd()) / media_dir
+    sections["media"]["directory"] = str(media_dir.resolve())
     built = {name: cls(**sections[name]) for name, cls in _SECTIONS.items()}
     return Config(**built, source=source)
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import partial
 
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response, request, send_file
 
 from fediverse.activitypub.signatures import SignatureError, verify_request
-from fediverse.errors import Unauthorized
-from fediverse.services import posts, publishing, remote_actors
+from fediverse.errors import NotFound, Unauthorized
+from fediverse.services import media, posts, profiles, publishing, remote_actors
 from fediverse.services.converters.actors import actor_to_ap
 from fediverse.ui import pages
 from fediverse.uris import (
@@ -62,7 +62,8 @@ async def _actor_document(kind: str, name: str) -> Response | str:
         return activity_response(actor_to_ap(actor))
     if client_wants_activity_json():
         await _require_signature()
-        return activity_response(actor_to_ap(actor))
+        async with ctx.sessions() as session:
+            return activity_response(await profiles.actor_document(session, ctx, actor))
     return await pages.actor_page(actor)
 
 
@@ -118,6 +119,17 @@ async def object_document(object_id: int) -> Response:
     await _require_signature()
     document, status = await posts.load_post_document(current_context(), object_id)
     return activity_response(document, status=status)
+
+
+@blueprint.get("/media/<file_name>")
+async def media_file(file_name: str) -> Response:
+    path = media.media_path(current_context(), file_name)
+    if path is None:
+        raise NotFound(f"No media file {file_name!r}.")
+    response = await send_file(path)
+    # Names are random and never reused: cache for a year.
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
 
 
 @blueprint.get(ACTIVITY_ROUTE)

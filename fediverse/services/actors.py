@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fediverse.activitypub.keys import generate_rsa_keypair, load_private_key
 from fediverse.activitypub.signatures import SigningKey
-from fediverse.errors import Conflict, NotFound, Unprocessable
+from fediverse.errors import Conflict, Forbidden, NotFound, Unprocessable
 from fediverse.services.context import Context
 from fediverse.services.names import check_local_name
-from fediverse.services.passwords import MIN_PASSWORD_LENGTH, hash_password
+from fediverse.services.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from fediverse.store import actors as actor_queries
 from fediverse.store.tables import Actor, GroupRole, User
 from fediverse.uris import INSTANCE_ACTOR_NAME
@@ -26,6 +27,8 @@ class NewUser:
     email: str | None = None
     is_admin: bool = False
     display_name: str = ""
+    # An already hashed password (an approved waitlist application keeps the one it chose).
+    password_hash: str | None = None
 
 
 async def _new_local_actor(ctx: Context, kind: str, name: str, display_name: str) -> Actor:
@@ -103,7 +106,7 @@ async def create_user(ctx: Context, new: NewUser) -> tuple[Actor, User]:
     email = new.email.strip().lower() if new.email else None
     if email is not None and ("@" not in email or len(email) > 320):
         raise Unprocessable(f"{new.email!r} is not an email address.")
-    password_hash = await hash_password(new.password) if new.password else None
+    password_hash = await hash_password(new.password) if new.password else new.password_hash
     async with ctx.sessions() as session:
         if await actor_queries.name_taken(session, new.username):
             raise Conflict(f"The name {new.username!r} is already taken on this instance.")
@@ -156,3 +159,22 @@ async def get_local_actor(ctx: Context, name: str, kind: str | None = None) -> A
     if actor is None or actor.deleted_at is not None:
         raise NotFound(f"No {kind.lower() if kind else 'account'} called {name!r} here.")
     return actor
+
+
+async def change_password(
+    ctx: Context, username: str, old_password: str, new_password: str
+) -> None:
+    """Change a user's password after checking the current one."""
+    if len(new_password) < MIN_PASSWORD_LENGTH:
+        raise Unprocessable(f"The new password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    async with ctx.sessions() as session:
+        actor = await actor_queries.get_local_by_name(session, username, kind="Person")
+        user = None
+        if actor is not None:
+            user = await session.scalar(select(User).where(User.actor_id == actor.id))
+        if user is None:
+            raise NotFound(f"No local user called {username!r}.")
+        if not user.password_hash or not await verify_password(user.password_hash, old_password):
+            raise Forbidden("The current password is not right.")
+        user.password_hash = await hash_password(new_password)
+        await session.commit()

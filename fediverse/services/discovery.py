@@ -62,7 +62,8 @@ async def instance_usage(ctx: Context) -> Usage:
         )
 
 
-def registrations_open(ctx: Context) -> bool:
-    """Tell whether anyone may sign up; accounts are created by an admin until sign-up exists."""
-    del ctx
-    return False
+async def registrations_open(ctx: Context) -> bool:
+    """Tell whether anyone may sign up without an invite or approval (NodeInfo)."""
+    from fediverse.services.registration import get_mode
+
+    return await get_mode(ctx) == "open"

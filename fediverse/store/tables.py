@@ -501,3 +501,93 @@ class RateLimit(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Profile(Base):
+    """The professional profile of a local person (or the description of a local group).
+
+    Skills, interests and hobbies federate as `Hashtag` tags, the other fields as
+    `PropertyValue` attachments, so a Mastodon user sees them on the profile.
+    """
+
+    __tablename__ = "profiles"
+
+    actor_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("actors.id", ondelete="CASCADE"), primary_key=True
+    )
+    headline: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(120), default="")
+    industry: Mapped[str] = mapped_column(String(120), default="")
+    company: Mapped[str] = mapped_column(String(120), default="")
+    city: Mapped[str] = mapped_column(String(120), default="")
+    bio: Mapped[str] = mapped_column(Text, default="")
+    skills: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    interests: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    hobbies: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    # [{"label": "Website", "url": "https://..."}]
+    links: Mapped[list[dict[str, str]]] = mapped_column(JSONDocument, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class InstanceSetting(Base):
+    """A setting an admin changes at run time (name, rules, registration mode)."""
+
+    __tablename__ = "instance_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONDocument)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RegistrationRequest(Base):
+    """An application to join an approval-only instance: the waitlist."""
+
+    __tablename__ = "registration_requests"
+
+    id: Mapped[int] = _id_column()
+    username: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(320))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # Shown to the applicant so they can check their place and status later.
+    status_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_registration_requests_state_id", "state", "id"),
+        Index("ix_registration_requests_username", "username"),
+    )
+
+
+class Invite(Base):
+    """An invite link: a random code (stored hashed), with an expiry and a use limit."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = _id_column()
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Media(Base):
+    """An uploaded image (avatar, header), checked and resized, stored under the data folder."""
+
+    __tablename__ = "media"
+
+    id: Mapped[int] = _id_column()
+    owner_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("actors.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(16))
+    file_name: Mapped[str] = mapped_column(String(255), unique=True)
+    media_type: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -86,7 +86,7 @@ async def nodeinfo(version: str) -> Response:
         "software": software,
         "protocols": ["activitypub"],
         "services": {"inbound": [], "outbound": []},
-        "openRegistrations": discovery.registrations_open(ctx),
+        "openRegistrations": await discovery.registrations_open(ctx),
         "usage": {
             "users": {
                 "total": usage.users_total,

@@ -16,8 +16,16 @@ def _image(url: str) -> dict[str, Any]:
     return {"type": "Image", "url": url}
 
 
-def actor_to_ap(actor: Actor) -> dict[str, Any]:
-    """Build the actor document Mastodon, Lemmy and Mobilizon read for a local actor."""
+def actor_to_ap(
+    actor: Actor,
+    *,
+    attachment: list[dict[str, Any]] | None = None,
+    tags: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """Build the actor document Mastodon, Lemmy and Mobilizon read for a local actor.
+
+    `attachment` (PropertyValue profile fields) and `tags` (Hashtags) come from the profile.
+    """
     assert actor.local, "only local actors are rendered by us"
     doc: dict[str, Any] = {
         "@context": ACTIVITY_CONTEXT,
@@ -48,6 +56,10 @@ def actor_to_ap(actor: Actor) -> dict[str, Any]:
         doc["icon"] = _image(actor.icon_url)
     if actor.image_url:
         doc["image"] = _image(actor.image_url)
+    if attachment:
+        doc["attachment"] = attachment
+    if tags:
+        doc["tag"] = tags
     if actor.kind == "Application":
         # Nobody should follow or message the instance actor; it only signs fetches.
         doc.pop("featured")
