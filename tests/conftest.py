@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,25 @@ def _to_asyncpg(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url[len(prefix) :]
     raise ValueError(f"{POSTGRES_ENV} must be a postgresql:// URL, got {url!r}")
+
+
+KEY_POOL_SIZE = 24
+
+
+@pytest.fixture(autouse=True, scope="session")
+def rsa_key_pool() -> Iterator[None]:
+    """Hand local actors keys from a pool made once: generating RSA-2048 costs ~55 ms and the
+    suite creates hundreds of actors. Real processes (CLI, e2e) still generate their own."""
+    import itertools
+
+    from fediverse.activitypub import keys
+    from fediverse.services import actors
+
+    pool = itertools.cycle([keys.generate_rsa_keypair() for _ in range(KEY_POOL_SIZE)])
+    original = actors.generate_rsa_keypair
+    actors.generate_rsa_keypair = lambda: next(pool)  # type: ignore[assignment]
+    yield
+    actors.generate_rsa_keypair = original  # type: ignore[assignment]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
