@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -68,3 +69,39 @@ def test_two_servers_follow_each_other_over_real_http(tmp_path: Path) -> None:
         while collection(second, "/users/bob/followers") and time.monotonic() < deadline:
             time.sleep(0.1)
         assert collection(second, "/users/bob/followers") == []
+
+
+def test_a_post_reaches_followers_on_three_servers_over_real_http(tmp_path: Path) -> None:
+    with servers(tmp_path, 4) as (origin, *others):
+        assert origin.run("users", "create", "alice").returncode == 0
+        origin.start()
+        for index, server in enumerate(others):
+            names = [f"u{index}a", f"u{index}b"]
+            for name in names:
+                assert server.run("users", "create", name).returncode == 0
+            server.start()
+            for name in names:
+                result = server.run("follow", name, f"alice@{origin.host}", "--wait", "20")
+                assert "now follows" in result.stdout, result.stdout + result.stderr
+
+        posted = origin.run("post", "alice", "hello, all six of you")
+        assert posted.returncode == 0, posted.stderr
+        assert "to 6 followers via 3 inboxes" in posted.stdout
+        post_id = posted.stdout.split("(id ")[1].split(")")[0]
+        deadline = time.monotonic() + 30
+        receipt: dict = {}
+        while time.monotonic() < deadline:
+            receipt = json.loads(origin.run("reach", post_id, "--json").stdout)
+            if receipt["complete"]:
+                break
+            time.sleep(0.2)
+        assert receipt["summary"] == "reached 6 of 6 followers on 3 servers"
+        assert (receipt["inboxes"], receipt["delivered"], receipt["failed"]) == (3, 3, 0)
+        assert sorted(h["host"] for h in receipt["hosts"]) == sorted(s.host for s in others)
+        # Each server received it once, at its shared inbox.
+        for server in others:
+            assert all(
+                h["inboxes"] == 1 and h["followers"] == 2
+                for h in receipt["hosts"]
+                if h["host"] == server.host
+            )
