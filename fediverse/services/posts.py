@@ -19,7 +19,7 @@ from fediverse.errors import FediverseError, Forbidden, Gone, NotFound, Unproces
 from fediverse.ids import new_id
 from fediverse.outbox.audience import FanOut, add_addressed_actors, followers_fan_out
 from fediverse.outbox.publish import publish
-from fediverse.services import content, notifications, remote_posts
+from fediverse.services import content, groups, notifications, remote_posts
 from fediverse.services.context import Context
 from fediverse.services.converters.posts import post_to_ap, tombstone_to_ap
 from fediverse.services.visibility import can_see, visible_to
@@ -194,6 +194,7 @@ async def create_post(ctx: Context, author_name: str, new: NewPost) -> Published
         if parent is not None:
             await post_queries.bump(session, parent.id, "replies_count", 1)
         await notifications.for_new_post(session, post, author, mentions, parent)
+        addressed_groups = await groups.local_groups_addressed(session, [m.uri for m in mentions])
         fan_out = await _audience(session, post, author, mentions)
         note = _document(ctx, post, author, mentions, authored.tags, with_context=False)
         activity = build_create(ctx.uris.activity(activity_id), author.uri, note, to=to, cc=cc)
@@ -207,6 +208,8 @@ async def create_post(ctx: Context, author_name: str, new: NewPost) -> Published
             public=new.visibility in ("public", "unlisted"),
             followers_targeted=fan_out.followers_targeted,
         )
+        # After the Create is queued, so a group's Announce never overtakes the post itself.
+        await groups.announce_to_members(session, ctx, post, author, addressed_groups)
         await session.commit()
     ctx.notify()
     return Published(post, activity_id, inboxes, fan_out.followers_targeted)

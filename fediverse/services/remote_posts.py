@@ -20,7 +20,7 @@ from fediverse.activitypub.parse import ObjectDoc, ParseError, parse_object
 from fediverse.activitypub.vocab import PUBLIC_ALIASES
 from fediverse.errors import NotFound, Unprocessable
 from fediverse.ids import id_at
-from fediverse.services import notifications, remote_actors
+from fediverse.services import groups, notifications, remote_actors
 from fediverse.services.context import Context
 from fediverse.store import posts as post_queries
 from fediverse.store.follows import ACCEPTED
@@ -146,7 +146,13 @@ async def store_post(
         if parent is not None:
             await post_queries.bump(session, parent.id, "replies_count", 1)
         await notifications.for_new_post(session, post, author, mentioned, parent)
+        addressed = await groups.local_groups_addressed(
+            session, [*doc.to, *doc.cc, *doc.audience, *(m.href for m in doc.mentions)]
+        )
+        await groups.announce_to_members(session, ctx, post, author, addressed)
         await session.commit()
+        if addressed:
+            ctx.notify()
         return post
 
 
