@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from fediverse import __version__
 from fediverse.activitypub.client import ClientSettings, FederationClient
 from fediverse.activitypub.netguard import Resolver
+from fediverse.api import blueprint as api_blueprint
 from fediverse.config import Config
 from fediverse.errors import FediverseError
 from fediverse.inbox.handlers import build_registry
@@ -128,6 +129,7 @@ def create_app(
     app.register_blueprint(inbox_blueprint)
     app.register_blueprint(outbox_blueprint)
     app.register_blueprint(ui_blueprint)
+    app.register_blueprint(api_blueprint)
     _install_error_handlers(app)
     _install_security_headers(app)
 

@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -18,7 +19,7 @@ from fediverse.app import build_context, build_runner, create_app
 from fediverse.config import Config, ConfigError, find_config_path, load_config
 from fediverse.errors import FediverseError
 from fediverse.services import actors as actor_service
-from fediverse.services import follows, posts, reach, remote_actors
+from fediverse.services import follows, oauth, posts, reach, registration, remote_actors
 from fediverse.services.context import Context
 from fediverse.store import actors as actor_queries
 from fediverse.store import deliveries as delivery_queries
@@ -159,6 +160,22 @@ async def cmd_groups_create(config: Config, args: argparse.Namespace) -> int:
             ctx, args.name, owner_username=args.owner, title=args.title or ""
         )
         _out(f"Created group !{group.username}@{ctx.domain} owned by {args.owner}: {group.uri}")
+        return 0
+
+    return await _with_context(config, work)
+
+
+async def cmd_tokens_create(config: Config, args: argparse.Namespace) -> int:
+    async def work(ctx: Context) -> int:
+        await prepare_database(ctx, quiet=True)
+        issued = await oauth.create_token(ctx, args.user, " ".join(args.scopes))
+        # Only the token on standard output, so scripts can capture it; the rest to stderr.
+        print(
+            f"Token for {args.user} with scopes {' '.join(issued.scopes)}; it is shown once.",
+            file=sys.stderr,
+            flush=True,
+        )
+        _out(issued.access_token)
         return 0
 
     return await _with_context(config, work)
@@ -412,6 +429,59 @@ async def cmd_hosts_clear(config: Config, args: argparse.Namespace) -> int:
     return await _with_context(config, work)
 
 
+async def cmd_registrations(config: Config, args: argparse.Namespace) -> int:
+    action = args.registrations_command
+
+    async def work(ctx: Context) -> int:
+        await prepare_database(ctx, quiet=True)
+        if action == "list":
+            waiting = await registration.list_pending(ctx)
+            _out(f"Registration mode: {await registration.get_mode(ctx)}")
+            if not waiting:
+                _out("Nobody is waiting to join.")
+            for place, request in enumerate(waiting, start=1):
+                reason = " ".join(request.reason.split())[:60]
+                _out(
+                    f"{place:>3}. {request.username:<24} {request.email:<32} "
+                    f"{request.created_at:%Y-%m-%d}  {reason}"
+                )
+        elif action == "mode":
+            if args.mode:
+                await registration.set_mode(ctx, args.mode)
+            _out(f"Registration mode: {await registration.get_mode(ctx)}")
+        elif action == "approve":
+            await registration.approve(ctx, args.name)
+            _out(f"Approved {args.name}: they can sign in now.")
+        else:
+            await registration.reject(ctx, args.name)
+            _out(f"Rejected {args.name}.")
+        return 0
+
+    return await _with_context(config, work)
+
+
+async def cmd_invites_create(config: Config, args: argparse.Namespace) -> int:
+    async def work(ctx: Context) -> int:
+        await prepare_database(ctx, quiet=True)
+        code = await registration.create_invite(
+            ctx,
+            args.by,
+            max_uses=args.max_uses or None,
+            expires_in=timedelta(days=args.expires_days) if args.expires_days else None,
+        )
+        _out(f"{ctx.uris.absolute('/join')}?invite={code}")
+        limits = [
+            f"{args.max_uses} use{'s' if args.max_uses != 1 else ''}"
+            if args.max_uses
+            else "unlimited uses",
+            f"expires in {args.expires_days:g} days" if args.expires_days else "never expires",
+        ]
+        _out(f"Invite link created ({', '.join(limits)}).")
+        return 0
+
+    return await _with_context(config, work)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fediverse", description="Run and administer a federated community instance."
@@ -505,11 +575,47 @@ def build_parser() -> argparse.ArgumentParser:
     hosts_clear.add_argument("host")
     hosts_clear.set_defaults(run=cmd_hosts_clear)
 
+    regs = commands.add_parser(
+        "registrations", help="the waitlist and the registration mode"
+    ).add_subparsers(dest="registrations_command", required=True, metavar="ACTION")
+    regs.add_parser("list", help="show the mode and who is waiting").set_defaults(
+        run=cmd_registrations
+    )
+    mode = regs.add_parser("mode", help="show or set the mode (open, approval, invite, closed)")
+    mode.add_argument("mode", nargs="?", choices=("open", "approval", "invite", "closed"))
+    mode.set_defaults(run=cmd_registrations)
+    for action in ("approve", "reject"):
+        decide = regs.add_parser(action, help=f"{action} a waiting applicant")
+        decide.add_argument("name", help="the username they applied with")
+        decide.set_defaults(run=cmd_registrations)
+
+    invites = commands.add_parser("invites", help="invite links").add_subparsers(
+        dest="invites_command", required=True, metavar="ACTION"
+    )
+    invite = invites.add_parser("create", help="create an invite link")
+    invite.add_argument("--by", help="username of the member who invites (optional)")
+    invite.add_argument("--max-uses", type=int, default=1, help="0 for unlimited (default 1)")
+    invite.add_argument("--expires-days", type=float, default=7.0, help="0 for never (default 7)")
+    invite.set_defaults(run=cmd_invites_create)
+
     lookup = commands.add_parser(
         "lookup", help="resolve a handle (user@host) or actor URL, local or remote, and show it"
     )
     lookup.add_argument("handle", help="user@host, @user@host or https://host/users/name")
     lookup.set_defaults(run=cmd_lookup)
+
+    tokens = commands.add_parser(
+        "tokens", help="bearer tokens for the client API (for scripts)"
+    ).add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
+    token_create = tokens.add_parser("create", help="print a new bearer token for a local user")
+    token_create.add_argument("user", help="local username")
+    token_create.add_argument(
+        "--scopes",
+        nargs="+",
+        default=["read", "write", "follow"],
+        help="OAuth scopes (default: read write follow)",
+    )
+    token_create.set_defaults(run=cmd_tokens_create)
 
     groups = commands.add_parser("groups", help="manage local groups").add_subparsers(
         dest="groups_command", required=True, metavar="ACTION"

@@ -1,0 +1,275 @@
+"""Password sign-in and browser sessions, for the OAuth consent page and the web interface.
+
+- `sign_in` checks a password under rate limits (failures per account and per address, in fixed
+  windows stored in `rate_limits`) and opens a session.
+- The session cookie holds a random token; only its SHA-256 is stored in `web_sessions`. The
+  cookie is HTTP-only, SameSite=Lax, and Secure (with the `__Host-` prefix) on https.
+- Every form POST of a signed-in browser carries the session's CSRF token (`check_csrf`).
+  Forms shown before sign-in use a double-submit token (`new_form_token`/`check_form_token`).
+
+The edges set and read the cookie as `session_cookie(ctx)` describes; nothing here knows HTTP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fediverse.errors import Forbidden, TooManyRequests, Unauthorized
+from fediverse.ids import new_id
+from fediverse.services.context import Context
+from fediverse.services.passwords import hash_password, verify_password
+from fediverse.store.tables import Actor, RateLimit, User, WebSession
+from fediverse.store.types import utcnow
+
+SESSION_LIFETIME = timedelta(days=30)
+# A session's last_seen_at is refreshed at most this often (a write per page view is waste).
+LAST_SEEN_PRECISION = timedelta(minutes=5)
+COOKIE_NAME = "fediverse_session"
+FORM_COOKIE_NAME = "fediverse_form"
+
+
+@dataclass(frozen=True)
+class RateRule:
+    """At most `limit` failures per `window`."""
+
+    limit: int
+    window: timedelta
+
+
+ACCOUNT_RULE = RateRule(5, timedelta(minutes=15))
+ADDRESS_RULE = RateRule(20, timedelta(minutes=15))
+SIGN_IN_FAILED = "Wrong username or password."
+
+
+@dataclass(frozen=True)
+class SessionGrant:
+    """A session just opened: set `cookie_value` as the cookie; it is never shown again."""
+
+    cookie_value: str
+    csrf_token: str
+    user_id: int
+    username: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """The person behind a valid session cookie."""
+
+    session_id: int
+    user_id: int
+    actor_id: int
+    username: str
+    is_admin: bool
+    csrf_token: str
+
+
+@dataclass(frozen=True)
+class CookieSpec:
+    """How the edges must set the session cookie."""
+
+    name: str
+    secure: bool
+    max_age: int
+    http_only: bool = True
+    same_site: str = "Lax"
+    path: str = "/"
+
+
+def session_cookie(ctx: Context) -> CookieSpec:
+    """Describe the session cookie; on https it is Secure and `__Host-` prefixed (no Domain)."""
+    secure = ctx.uris.base_url.startswith("https://")
+    return CookieSpec(
+        name=("__Host-" if secure else "") + COOKIE_NAME,
+        secure=secure,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+    )
+
+
+def form_cookie(ctx: Context) -> CookieSpec:
+    """Describe the short-lived cookie that carries the pre-sign-in form token."""
+    secure = ctx.uris.base_url.startswith("https://")
+    return CookieSpec(
+        name=("__Host-" if secure else "") + FORM_COOKIE_NAME,
+        secure=secure,
+        max_age=3600,
+        same_site="Strict",
+    )
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+_dummy_hash: list[str] = []
+
+
+async def _spend_a_verification(password: str) -> None:
+    """Verify against a throwaway hash, so unknown names take as long as wrong passwords."""
+    if not _dummy_hash:
+        _dummy_hash.append(await hash_password(secrets.token_urlsafe(16)))
+    await verify_password(_dummy_hash[0], password)
+
+
+async def _over_limit(session: AsyncSession, key: str, rule: RateRule) -> bool:
+    row = await session.get(RateLimit, key)
+    if row is None or row.window_start <= utcnow() - rule.window:
+        return False
+    return row.count >= rule.limit
+
+
+async def _count_failure(ctx: Context, key: str, rule: RateRule) -> None:
+    """Add one failure to a fixed window, starting a new window when the old one is over."""
+    for _ in range(2):
+        async with ctx.sessions() as session:
+            now = utcnow()
+            row = await session.get(RateLimit, key)
+            if row is None:
+                session.add(RateLimit(key=key, window_start=now, count=1))
+            elif row.window_start <= now - rule.window:
+                row.window_start, row.count = now, 1
+            else:
+                row.count += 1
+            try:
+                await session.commit()
+                return
+            except IntegrityError:
+                # Another failure created the row at the same moment; count on top of it.
+                await session.rollback()
+
+
+def _limit_keys(username: str, address: str) -> list[tuple[str, RateRule]]:
+    return [
+        (f"sign-in:account:{username.strip().lower()[:200]}", ACCOUNT_RULE),
+        (f"sign-in:address:{address[:200]}", ADDRESS_RULE),
+    ]
+
+
+async def _find_user(session: AsyncSession, login: str) -> tuple[User, Actor] | None:
+    """Find a user by username, or by email when the login contains '@'."""
+    query = select(User, Actor).join(Actor, Actor.id == User.actor_id)
+    login = login.strip().lstrip("@")
+    if "@" in login:
+        query = query.where(User.email == login.lower())
+    else:
+        query = query.where(Actor.local.is_(True), Actor.username_key == login.lower())
+    row = (await session.execute(query)).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def sign_in(
+    ctx: Context, username: str, password: str, *, address: str, user_agent: str | None = None
+) -> SessionGrant:
+    """Check a password and open a session; raise Unauthorized or TooManyRequests.
+
+    Only failures count towards the limits; a success clears the account's count.
+    """
+    keys = _limit_keys(username, address)
+    async with ctx.sessions() as session:
+        for key, rule in keys:
+            if await _over_limit(session, key, rule):
+                minutes = int(rule.window.total_seconds() // 60)
+                raise TooManyRequests(
+                    f"Too many failed sign-ins; wait {minutes} minutes and try again."
+                )
+        found = await _find_user(session, username) if username.strip() else None
+    user, actor = found if found is not None else (None, None)
+    if user is None or actor is None or not user.password_hash:
+        await _spend_a_verification(password)
+        ok = False
+    else:
+        ok = await verify_password(user.password_hash, password)
+    if not ok or user is None or actor is None:
+        for key, rule in keys:
+            await _count_failure(ctx, key, rule)
+        raise Unauthorized(SIGN_IN_FAILED)
+    if not user.approved or actor.deleted_at is not None:
+        raise Forbidden("This account cannot sign in (it is awaiting approval or was closed).")
+    cookie_value, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = utcnow()
+    async with ctx.sessions() as session:
+        session.add(
+            WebSession(
+                id=new_id(),
+                token_hash=_digest(cookie_value),
+                user_id=user.id,
+                csrf_token=csrf,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + SESSION_LIFETIME,
+                user_agent=(user_agent or "")[:512] or None,
+            )
+        )
+        db_user = await session.get(User, user.id)
+        if db_user is not None:
+            db_user.last_sign_in_at = now
+        await session.execute(delete(RateLimit).where(RateLimit.key == keys[0][0]))
+        await session.commit()
+    return SessionGrant(cookie_value, csrf, user.id, actor.username, now + SESSION_LIFETIME)
+
+
+async def session_for(ctx: Context, cookie_value: str | None) -> SignedIn | None:
+    """Return who a session cookie belongs to, or None when it is unknown or expired."""
+    if not cookie_value or len(cookie_value) > 256:
+        return None
+    async with ctx.sessions() as session:
+        row = (
+            await session.execute(
+                select(WebSession, User, Actor)
+                .join(User, User.id == WebSession.user_id)
+                .join(Actor, Actor.id == User.actor_id)
+                .where(WebSession.token_hash == _digest(cookie_value))
+            )
+        ).first()
+        if row is None:
+            return None
+        web_session, user, actor = row
+        now = utcnow()
+        if web_session.expires_at <= now or not user.approved or actor.deleted_at is not None:
+            return None
+        if now - web_session.last_seen_at > LAST_SEEN_PRECISION:
+            web_session.last_seen_at = now
+            await session.commit()
+        return SignedIn(
+            session_id=web_session.id,
+            user_id=user.id,
+            actor_id=actor.id,
+            username=actor.username,
+            is_admin=user.is_admin,
+            csrf_token=web_session.csrf_token,
+        )
+
+
+async def sign_out(ctx: Context, cookie_value: str | None) -> None:
+    """End the session a cookie names (nothing happens for an unknown cookie)."""
+    if not cookie_value:
+        return
+    async with ctx.sessions() as session:
+        await session.execute(
+            delete(WebSession).where(WebSession.token_hash == _digest(cookie_value))
+        )
+        await session.commit()
+
+
+def check_csrf(signed_in: SignedIn, submitted: str | None) -> None:
+    """Refuse a form POST whose CSRF token is not the session's (raise Forbidden)."""
+    check_form_token(signed_in.csrf_token, submitted)
+
+
+def new_form_token() -> str:
+    """Return a token for a form shown before sign-in; set it as `form_cookie` and a field."""
+    return secrets.token_urlsafe(32)
+
+
+def check_form_token(expected: str | None, submitted: str | None) -> None:
+    """Refuse a form whose token does not match the expected one (raise Forbidden)."""
+    if not expected or not submitted or not hmac.compare_digest(expected, submitted):
+        raise Forbidden("The form expired or came from another site; reload the page and retry.")
