@@ -125,3 +125,19 @@ def test_images_are_checked() -> None:
     encoded, stored = process_image(png(3000, 600, alpha=True), "header", 10_000_000)
     assert (stored.width, stored.height, stored.media_type) == (1500, 500, "image/png")
     assert Image.open(io.BytesIO(encoded)).size == (1500, 500)
+
+
+async def test_client_api_shows_the_profile_as_account_fields(
+    net: FakeNet, local_instance: Instance
+) -> None:
+    from tests.api_helpers import api, token_for
+
+    await profiles.update_profile(local_instance.ctx, "alice", PROFILE)
+    token = await token_for(local_instance, "alice")
+    async with api(net, local_instance, token) as client:
+        response = await client.get("/api/v1/accounts/verify_credentials")
+    fields = {f["name"]: f["value"] for f in response.json()["fields"]}
+    assert fields["Headline"] == "Builds federated things"
+    assert (
+        fields["Company"] == "Example Co" and 'href="https://alice.example/blog"' in fields["Blog"]
+    )

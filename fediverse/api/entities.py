@@ -66,7 +66,9 @@ def account_json(actor: Actor, stats: AccountStats, uris: Uris) -> dict[str, Any
         "header": header,
         "header_static": header,
         "locked": actor.manually_approves_followers,
-        "fields": [],
+        "fields": [
+            {"name": name, "value": value, "verified_at": None} for name, value in stats.fields
+        ],
         "emojis": [],
         "bot": actor.kind in ("Application", "Service"),
         "group": actor.kind == "Group",

@@ -13,13 +13,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Result, Select, distinct, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from fediverse.activitypub.parse import ParseError, parse_actor
 from fediverse.errors import NotFound
 from fediverse.services.context import Context
+from fediverse.services.profiles import profile_fields
 from fediverse.services.timelines import MAX_LIMIT, Page
 from fediverse.store import actors as actor_queries
 from fediverse.store.follows import ACCEPTED, PENDING
-from fediverse.store.tables import Actor, ActorBlock, Follow, Post, PostTag, User
+from fediverse.store.tables import Actor, ActorBlock, Follow, Post, PostTag, Profile, User
 
 MAX_FOLLOW_PAGE = 80
 
@@ -30,6 +33,9 @@ class AccountStats:
     following: int = 0
     statuses: int = 0
     last_status_at: datetime | None = None
+    # Profile fields as (name, value HTML): our professional profile, or a remote actor's
+    # PropertyValue attachments.
+    fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,15 +105,39 @@ async def account_stats(ctx: Context, actor_ids: Sequence[int]) -> dict[int, Acc
                 )
             ).all()
         }
+        fields = await _profile_fields(session, ids)
     return {
         actor_id: AccountStats(
             followers=int(followers.get(actor_id, 0)),
             following=int(following.get(actor_id, 0)),
             statuses=int(posts.get(actor_id, (0, None))[0]),
             last_status_at=posts.get(actor_id, (0, None))[1],
+            fields=fields.get(actor_id, ()),
         )
         for actor_id in ids
     }
+
+
+async def _profile_fields(
+    session: AsyncSession, ids: list[int]
+) -> dict[int, tuple[tuple[str, str], ...]]:
+    """Return profile fields of many accounts: local from profiles, remote from documents."""
+    result: dict[int, tuple[tuple[str, str], ...]] = {}
+    for profile in await session.scalars(select(Profile).where(Profile.actor_id.in_(ids))):
+        attachment, _ = profile_fields(profile)
+        result[profile.actor_id] = tuple((a["name"], a["value"]) for a in attachment)
+    remote = await session.execute(
+        select(Actor.id, Actor.raw).where(
+            Actor.id.in_(ids), Actor.local.is_(False), Actor.raw.is_not(None)
+        )
+    )
+    for actor_id, raw in remote.all():
+        try:
+            parsed = parse_actor(raw)
+        except ParseError:
+            continue
+        result[actor_id] = tuple((a.name, a.value_html) for a in parsed.attachments)
+    return result
 
 
 async def relationships(
