@@ -14,17 +14,10 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fediverse.activitypub.builders import build_announce
-from fediverse.activitypub.vocab import PUBLIC
-from fediverse.ids import new_id
-from fediverse.outbox.audience import add_addressed_actors, followers_fan_out
-from fediverse.outbox.publish import publish
+from fediverse.services import interactions
 from fediverse.services.context import Context
-from fediverse.services.converters.posts import format_time
-from fediverse.store import posts as post_queries
 from fediverse.store.follows import ACCEPTED
 from fediverse.store.tables import Actor, Follow, Post
-from fediverse.store.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -71,45 +64,6 @@ async def announce_to_members(
         )
         if already is not None:
             continue
-        activity_id = new_id()
-        uri = ctx.uris.activity(activity_id)
-        followers = group.followers_url or ctx.uris.actor_collection(group.uri, "followers")
-        now = utcnow()
-        session.add(
-            Post(
-                id=activity_id,
-                uri=uri,
-                url=uri,
-                author_id=group.id,
-                local=True,
-                type="Announce",
-                boost_of_id=post.id,
-                visibility="public",
-                to=[PUBLIC],
-                cc=[followers, author.uri],
-                published_at=now,
-            )
-        )
-        await post_queries.bump(session, post.id, "boosts_count", 1)
-        activity = build_announce(
-            uri,
-            group.uri,
-            post.uri,
-            to=[PUBLIC],
-            cc=[followers, author.uri],
-            published=format_time(now),
-        )
-        fan_out = await followers_fan_out(session, group.id)
-        add_addressed_actors(fan_out, [author])
-        await publish(
-            session,
-            ctx.uris,
-            activity_id=activity_id,
-            sender_id=group.id,
-            activity=activity,
-            targets=fan_out.targets.values(),
-            public=True,
-            followers_targeted=fan_out.followers_targeted,
-        )
+        await interactions.record_boost(session, ctx, group, post, author)
         announced += 1
     return announced

@@ -144,39 +144,41 @@ async def boost(ctx: Context, actor_name: str, post_id: int) -> Post:
         )
         if existing is not None:
             return existing
-        activity_id = new_id()
-        uri = ctx.uris.activity(activity_id)
-        followers = _followers(ctx, actor)
-        now = utcnow()
-        boost_post = Post(
-            id=activity_id,
-            uri=uri,
-            url=uri,
-            author_id=actor.id,
-            local=True,
-            type="Announce",
-            boost_of_id=post.id,
-            visibility="public",
-            to=[PUBLIC],
-            cc=[followers, author.uri],
-            published_at=now,
-        )
-        session.add(boost_post)
-        await post_queries.bump(session, post.id, "boosts_count", 1)
-        await notifications.notify(session, author, "reblog", actor, post)
-        activity = build_announce(
-            uri,
-            actor.uri,
-            post.uri,
-            to=[PUBLIC],
-            cc=[followers, author.uri],
-            published=format_time(now),
-        )
-        fan_out = await followers_fan_out(session, actor.id)
-        add_addressed_actors(fan_out, [author])
-        await _send_to(session, ctx, actor, activity_id, activity, fan_out, public=True)
+        boost_post = await record_boost(session, ctx, actor, post, author)
         await session.commit()
     ctx.notify()
+    return boost_post
+
+
+async def record_boost(
+    session: AsyncSession, ctx: Context, booster: Actor, post: Post, author: Actor
+) -> Post:
+    """Store a local actor's boost of a post and queue its Announce to the booster's followers
+    and the post's author, in the caller's transaction (people's boosts, groups' announces)."""
+    activity_id = new_id()
+    uri = ctx.uris.activity(activity_id)
+    to, cc = [PUBLIC], [_followers(ctx, booster), author.uri]
+    now = utcnow()
+    boost_post = Post(
+        id=activity_id,
+        uri=uri,
+        url=uri,
+        author_id=booster.id,
+        local=True,
+        type="Announce",
+        boost_of_id=post.id,
+        visibility="public",
+        to=to,
+        cc=cc,
+        published_at=now,
+    )
+    session.add(boost_post)
+    await post_queries.bump(session, post.id, "boosts_count", 1)
+    await notifications.notify(session, author, "reblog", booster, post)
+    activity = build_announce(uri, booster.uri, post.uri, to=to, cc=cc, published=format_time(now))
+    fan_out = await followers_fan_out(session, booster.id)
+    add_addressed_actors(fan_out, [author])
+    await _send_to(session, ctx, booster, activity_id, activity, fan_out, public=True)
     return boost_post
 
 
