@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 
@@ -176,3 +177,71 @@ def test_backoff_grows_and_is_capped() -> None:
     assert max(delays) == 6 * 3600
     jittered = {backoff_delay(3).total_seconds() for _ in range(20)}
     assert len(jittered) > 1 and all(90 <= d <= 150 for d in jittered)
+
+
+class PipelinedJob(JobKind[InboxItem]):
+    """Rows marked "slow" wait for a signal; every row reports its outcome as it finishes."""
+
+    name = "pipelined-items"
+    table = InboxItem
+    graph = ItemStates
+    pipelined = True
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+        self.release = asyncio.Event()
+
+    async def handle_batch(self, rows: Sequence[InboxItem]) -> dict[int, Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        await self.handle_each(rows, outcomes.__setitem__)
+        return outcomes
+
+    async def handle_each(self, rows: Sequence[InboxItem], report) -> None:  # type: ignore[no-untyped-def]
+        async def one(row: InboxItem) -> None:
+            self.seen.append(row.id)
+            if row.payload["verdict"] == "slow":
+                await self.release.wait()
+            report(row.id, Outcome(state="processed"))
+
+        await asyncio.gather(*(one(row) for row in rows))
+
+
+async def _states(sessions) -> dict[int, str]:  # type: ignore[no-untyped-def]
+    async with sessions() as session:
+        return {row.id: row.state for row in (await session.scalars(select(InboxItem))).all()}
+
+
+async def test_a_pipelined_kind_is_not_held_up_by_one_slow_row(
+    sessions, database: Database
+) -> None:
+    ids = await _add_items(
+        sessions,
+        ["slow", "processed", "processed", "processed", "processed", "processed", "processed"],
+    )
+    runner = _runner(sessions, database, batch_size=4, poll_interval=0.01)
+    job = PipelinedJob()
+    runner.register(job)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(runner.run_forever(stop))
+    try:
+        async with asyncio.timeout(10):
+            while True:  # every fast row finishes while the slow one is still running
+                states = await _states(sessions)
+                if all(states[i] == "processed" for i in ids[1:]):
+                    break
+                await asyncio.sleep(0.02)
+        assert states[ids[0]] == "received"
+        job.release.set()
+        # run_forever is what is under test here, so it cannot be stepped: poll, bounded.
+        async with asyncio.timeout(10):
+            while True:
+                if (await _states(sessions))[ids[0]] == "processed":
+                    break
+                await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await worker
+    assert sorted(job.seen) == sorted(ids)  # each row handled exactly once
+    async with sessions() as session:
+        leased = (await session.scalars(select(InboxItem.lease_owner))).all()
+    assert set(leased) == {None}

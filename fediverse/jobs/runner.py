@@ -5,15 +5,23 @@ PostgreSQL (many workers never take the same row), the same without the lock cla
 (one writer at a time makes it atomic). A lease that expires (a killed worker) returns the row to
 the pool. Outcomes of a whole batch are written in one transaction: group commits are what make
 SQLite keep up (PERFORMANCE.md: ~1 ms per commit, ~100k rows/s in batches).
+
+`run_once` works batch by batch (tests step it). `run_forever` does the same for most kinds, but
+a kind marked `pipelined` runs as a stream: the worker keeps up to `batch_size` of its rows in
+hand, writes outcomes as they arrive (still grouped, a few ms apart) and claims more as soon as
+a quarter of its slots are free, so one slow row (a delivery waiting out its timeout) no longer
+holds up the rows claimed with it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
@@ -29,6 +37,9 @@ log = logging.getLogger(__name__)
 
 Row = TypeVar("Row", bound=JobColumns)
 MAX_ERROR_CHARS = 2000
+# A pipelined kind writes outcomes in group commits, not one per row: when a quarter of its
+# rows have an outcome, when none is still running, or this long after the first outcome.
+FLUSH_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,10 @@ class Outcome:
     count_attempt: bool = True
 
 
+# How a handler hands back one row's outcome as soon as it is known (pipelined kinds).
+ReportOutcome = Callable[[int, Outcome], None]
+
+
 class JobKind(Generic[Row]):
     """One kind of background work: a table of rows moving through a state graph.
 
@@ -57,6 +72,10 @@ class JobKind(Generic[Row]):
     table: ClassVar[type[Any]]
     graph: ClassVar[type[StateGraph]]
     concurrency: ClassVar[int] = 8
+    # May `run_forever` claim more rows while earlier ones are still being handled? Only when
+    # `claim_filter` alone keeps the kind's ordering rule (deliveries: one unfinished row per
+    # (inbox, sender)); a kind that orders work inside a batch (the inbox) must stay batched.
+    pipelined: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -90,6 +109,15 @@ class JobKind(Generic[Row]):
 
         return dict(await asyncio.gather(*(one(row) for row in rows)))
 
+    async def handle_each(self, rows: Sequence[Row], report: ReportOutcome) -> None:
+        """Handle claimed rows, calling `report(row_id, outcome)` as each one is decided.
+
+        Pipelined kinds override this to report rows one by one; the default reports the
+        whole batch when `handle_batch` returns.
+        """
+        for row_id, outcome in (await self.handle_batch(rows)).items():
+            report(row_id, outcome)
+
     async def after_batch(
         self, session: AsyncSession, rows: Sequence[Row], outcomes: dict[int, Outcome]
     ) -> None:
@@ -122,7 +150,7 @@ class JobRunner:
         self.poll_interval = poll_interval
         self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
         self.kinds: dict[str, JobKind[Any]] = {}
-        self._wake = asyncio.Event()
+        self._wakers: list[_Waker] = []
 
     def register(self, kind: JobKind[Any]) -> None:
         if kind.name in self.kinds:
@@ -131,7 +159,8 @@ class JobRunner:
 
     def wake(self) -> None:
         """Ask an idle `run_forever` loop to look for work now (new rows were just written)."""
-        self._wake.set()
+        for waker in self._wakers:
+            waker.poke()
 
     async def claim(self, kind: JobKind[Row], limit: int | None = None) -> list[Row]:
         """Lease up to `limit` due rows of `kind` to this worker and return them."""
@@ -232,21 +261,175 @@ class JobRunner:
         raise RuntimeError(f"jobs still due after {max_rounds} rounds")
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Work until `stop` is set, sleeping `poll_interval` (or until woken) when idle."""
+        """Work until `stop` is set, sleeping `poll_interval` (or until woken) when idle.
+
+        Pipelined kinds each run in a lane of their own; the others share one batch loop.
+        """
         log.info("worker started", extra={"worker": self.worker_id, "kinds": list(self.kinds)})
-        while not stop.is_set():
-            try:
-                done = await self.run_once()
-            except Exception:
-                log.exception("worker round failed; retrying shortly")
-                done = 0
-            if done:
-                continue
-            self._wake.clear()
-            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-            await asyncio.wait(
-                waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED
-            )
-            for waiter in waiters:
-                waiter.cancel()
+        batched = [name for name, kind in self.kinds.items() if not kind.pipelined]
+        lanes = [self._run_pipelined(kind, stop) for kind in self.kinds.values() if kind.pipelined]
+        if batched:
+            lanes.append(self._run_batched(batched, stop))
+
+        async def wake_on_stop() -> None:
+            await stop.wait()
+            self.wake()
+
+        relay = asyncio.ensure_future(wake_on_stop())
+        try:
+            await asyncio.gather(*lanes)
+        finally:
+            relay.cancel()
         log.info("worker stopped", extra={"worker": self.worker_id})
+
+    async def _run_batched(self, names: list[str], stop: asyncio.Event) -> None:
+        with self._waker() as waker:
+            while not stop.is_set():
+                waker.clear()
+                try:
+                    done = await self.run_once(*names)
+                except Exception:
+                    log.exception("worker round failed; retrying shortly")
+                    done = 0
+                if not done:
+                    await waker.wait(self.poll_interval)
+
+    async def _run_pipelined(self, kind: JobKind[Row], stop: asyncio.Event) -> None:
+        """Stream one kind's rows: hold at most `batch_size` leased rows, claim more when a
+        quarter is free, write outcomes in group commits, finish what is in hand on stop.
+        """
+        capacity = self.batch_size
+        top_up = max(1, capacity // 4)
+        in_hand: dict[int, Row] = {}  # leased to us, outcome not written yet
+        decided: dict[int, Outcome] = {}  # outcomes waiting for the next group commit
+        first_decided_at = 0.0
+        handlers: set[asyncio.Task[None]] = set()
+        may_claim = True  # False after a short claim, until woken, a write or a poll
+
+        with self._waker() as waker:
+
+            def accept(row: Row, outcome: Outcome) -> None:
+                nonlocal first_decided_at
+                if in_hand.get(row.id) is not row or row.id in decided:
+                    return  # from an earlier claim of the row, or already decided
+                if not decided:
+                    first_decided_at = time.monotonic()
+                decided[row.id] = outcome
+                waker.event.set()
+
+            def abandon(row: Row) -> None:
+                # The handler failed before deciding it: it stays leased and returns to the
+                # pool when the lease expires (at least once), as in a failed batch.
+                if in_hand.get(row.id) is row and row.id not in decided:
+                    del in_hand[row.id]
+                    waker.event.set()
+
+            try:
+                while True:
+                    waker.clear()
+                    if waker.poked:
+                        may_claim, waker.poked = True, False
+                    stopping = stop.is_set()
+                    if decided and (
+                        stopping
+                        or len(decided) == len(in_hand)
+                        or len(decided) >= top_up
+                        or time.monotonic() - first_decided_at >= FLUSH_SECONDS
+                    ):
+                        finished = [in_hand.pop(row_id) for row_id in decided]
+                        outcomes = dict(decided)
+                        decided.clear()
+                        try:
+                            await self.apply(kind, finished, outcomes)
+                        except Exception:
+                            log.exception("writing outcomes failed; their leases will expire")
+                        may_claim = True  # finished rows may unblock the next in their order
+                    if stopping:
+                        if not in_hand:
+                            return
+                    elif may_claim and (not in_hand or capacity - len(in_hand) >= top_up):
+                        wanted = capacity - len(in_hand)
+                        try:
+                            rows = await self.claim(kind, wanted)
+                        except Exception:
+                            log.exception("claiming failed; retrying shortly")
+                            rows = []
+                        may_claim = len(rows) == wanted
+                        if rows:
+                            in_hand.update((row.id, row) for row in rows)
+                            task = asyncio.ensure_future(self._handle(kind, rows, accept, abandon))
+                            handlers.add(task)
+                            task.add_done_callback(handlers.discard)
+                            continue
+                    if decided:
+                        timeout = first_decided_at + FLUSH_SECONDS - time.monotonic()
+                    else:
+                        timeout = self.poll_interval
+                    if not await waker.wait(max(0.0, timeout)) and not decided:
+                        may_claim = True  # a poll: retries may have come due
+            finally:
+                for task in handlers:
+                    task.cancel()
+
+    async def _handle(
+        self,
+        kind: JobKind[Row],
+        rows: Sequence[Row],
+        accept: Callable[[Row, Outcome], None],
+        abandon: Callable[[Row], None],
+    ) -> None:
+        """Run one claim's handler, passing each outcome on with the row it belongs to."""
+        claimed = {row.id: row for row in rows}
+        reported: set[int] = set()
+
+        def report(row_id: int, outcome: Outcome) -> None:
+            row = claimed.get(row_id)
+            if row is not None and row_id not in reported:
+                reported.add(row_id)
+                accept(row, outcome)
+
+        try:
+            await kind.handle_each(rows, report)
+        except Exception:
+            log.exception("job handler failed", extra={"job": kind.name, "rows": len(rows)})
+            for row in rows:
+                if row.id not in reported:
+                    abandon(row)
+            return
+        for row in rows:  # as `apply` does for a batch: a row left undecided is retried
+            if row.id not in reported:
+                accept(row, Outcome(state=row.state, error="no outcome"))
+
+    @contextmanager
+    def _waker(self) -> Iterator[_Waker]:
+        """Register a lane's waker with `wake()` for as long as the lane runs."""
+        waker = _Waker()
+        self._wakers.append(waker)
+        try:
+            yield waker
+        finally:
+            self._wakers.remove(waker)
+
+
+class _Waker:
+    """What a worker lane sleeps on: its own progress, `wake()` (new rows), or stopping."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.poked = False
+
+    def poke(self) -> None:
+        self.poked = True
+        self.event.set()
+
+    def clear(self) -> None:
+        self.event.clear()
+
+    async def wait(self, seconds: float) -> bool:
+        """Sleep until set or `seconds` pass; return whether it was set."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self.event.wait()
+        except TimeoutError:
+            return False
+        return True
