@@ -17,7 +17,7 @@ from fediverse.activitypub.client import ClientSettings, FederationClient
 from fediverse.activitypub.netguard import Resolver
 from fediverse.api import blueprint as api_blueprint
 from fediverse.config import Config
-from fediverse.errors import FediverseError
+from fediverse.errors import FediverseError, PayloadTooLarge
 from fediverse.inbox.handlers import build_registry
 from fediverse.inbox.job import InboxJob
 from fediverse.inbox.routes import blueprint as inbox_blueprint
@@ -121,7 +121,11 @@ def create_app(
         static_folder=str(UI_DIR / "static"),
         static_url_path="/static",
     )
-    app.config["MAX_CONTENT_LENGTH"] = config.server.max_request_bytes
+    # Quart fixes a body limit when it builds the request: make it what image uploads need, and
+    # hold every other route to [server] max_request_bytes in `_limit_request_size`.
+    app.config["MAX_CONTENT_LENGTH"] = max(
+        config.server.max_request_bytes, config.media.max_upload_bytes + UPLOAD_FORM_OVERHEAD
+    )
     app.extensions[CONTEXT_KEY] = ctx
     app.extensions[RUNNER_KEY] = runner
 
@@ -132,6 +136,7 @@ def create_app(
     app.register_blueprint(api_blueprint)
     _install_error_handlers(app)
     _install_security_headers(app)
+    _limit_request_size(app, config)
 
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
@@ -180,6 +185,26 @@ def _install_error_handlers(app: Quart) -> None:
     async def handle_unexpected(error: Exception) -> Response:
         log.exception("unhandled error", extra={"path": request.path, "method": request.method})
         return await render(500, FediverseError.default_message)
+
+
+# Room for the other fields and the multipart framing around an uploaded image.
+UPLOAD_FORM_OVERHEAD = 256 * 1024
+UPLOAD_PATHS = frozenset({"/settings/profile"})
+
+
+def _limit_request_size(app: Quart, config: Config) -> None:
+    @app.before_request
+    async def refuse_large_bodies() -> None:
+        length = request.content_length
+        if (
+            length is not None
+            and length > config.server.max_request_bytes
+            and request.path not in UPLOAD_PATHS
+        ):
+            raise PayloadTooLarge(
+                f"The request body is {length:,} bytes; at most "
+                f"{config.server.max_request_bytes:,} are accepted here."
+            )
 
 
 def _install_security_headers(app: Quart) -> None:

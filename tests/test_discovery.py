@@ -204,3 +204,29 @@ async def test_unknown_routes_answer_404_json_for_federation_clients(
         response = await http.get("https://a.test/users/alice/nothing", headers={"Accept": AP})
     assert response.status_code == 404
     assert isinstance(response.json()["error"], str)
+
+
+async def test_posts_and_follower_lists_negotiate_html_and_activitystreams(
+    net: FakeNet, local_instance: Instance
+) -> None:
+    from fediverse.services import posts
+
+    published = await posts.create_post(
+        local_instance.ctx, "alice", posts.NewPost("negotiated #hello")
+    )
+    url = published.post.uri
+    async with net.client() as http:
+        as_json = await http.get(url, headers={"Accept": AP})
+        as_html = await http.get(url, headers={"Accept": "text/html"})
+        followers_html = await http.get(
+            "https://a.test/users/alice/followers", headers={"Accept": "text/html"}
+        )
+        followers_json = await http.get(
+            "https://a.test/users/alice/followers", headers={"Accept": AP}
+        )
+    assert as_json.headers["content-type"].startswith(AP)
+    assert as_json.json()["id"] == url and as_json.json()["type"] == "Note"
+    assert as_html.status_code == 200 and "negotiated" in as_html.text
+    assert as_html.headers["content-type"].startswith("text/html")
+    assert followers_html.status_code == 200 and "<html" in followers_html.text
+    assert followers_json.json()["type"] == "OrderedCollection"

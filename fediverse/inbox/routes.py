@@ -10,7 +10,7 @@ import json
 
 from quart import Blueprint, Response, request
 
-from fediverse.errors import BadRequest, UnsupportedMediaType
+from fediverse.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from fediverse.inbox import intake
 from fediverse.services import publishing
 from fediverse.uris import (
@@ -39,6 +39,8 @@ async def _receive(kind: str | None, name: str | None) -> Response:
         )
     body = await request.get_data(cache=False, as_text=False)
     assert isinstance(body, bytes)
+    if len(body) > ctx.config.server.max_request_bytes:  # chunked bodies carry no length
+        raise PayloadTooLarge("The activity is larger than this inbox accepts.")
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError):

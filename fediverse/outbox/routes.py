@@ -68,6 +68,8 @@ async def _actor_document(kind: str, name: str) -> Response | str:
 
 
 async def _collection(kind: str, name: str, collection: str) -> Response:
+    if collection in ("followers", "following") and not client_wants_activity_json():
+        return await pages.follow_list_page(kind, name, collection)
     await _require_signature()
     ctx = current_context()
     actor = await publishing.load_local_actor(ctx, kind, name)
@@ -116,6 +118,8 @@ async def group_featured(name: str) -> Response:
 
 @blueprint.get(OBJECT_ROUTE)
 async def object_document(object_id: int) -> Response:
+    if not client_wants_activity_json():
+        return await pages.post_page(object_id)
     await _require_signature()
     document, status = await posts.load_post_document(current_context(), object_id)
     return activity_response(document, status=status)

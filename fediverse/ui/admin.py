@@ -1,0 +1,62 @@
+"""The admin's registration desk: the registration mode and the waitlist.
+
+The same decisions can be made from the command line (`fediverse registrations ...`).
+"""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response
+
+from fediverse.errors import Forbidden
+from fediverse.services import registration
+from fediverse.services.auth import SignedIn
+from fediverse.services.registration import MODES
+from fediverse.ui import forms, render
+from fediverse.ui.session import require_viewer
+from fediverse.web import current_context
+
+blueprint = Blueprint("admin", __name__)
+
+MODE_LABELS = {
+    "open": "Open: anyone can sign up",
+    "approval": "Approval: applicants join a waitlist and an admin decides",
+    "invite": "Invite only: sign-up needs an invite link",
+    "closed": "Closed: nobody can sign up",
+}
+
+
+async def _require_admin() -> SignedIn:
+    viewer = await require_viewer()
+    if not viewer.is_admin:
+        raise Forbidden("Only admins can see the registration desk.")
+    return viewer
+
+
+@blueprint.get("/admin/registrations")
+async def registrations_page() -> Response:
+    await _require_admin()
+    ctx = current_context()
+    return await render.page(
+        "admin_registrations.html",
+        mode=await registration.get_mode(ctx),
+        modes=[(mode, MODE_LABELS[mode]) for mode in MODES],
+        pending=await registration.list_pending(ctx),
+    )
+
+
+@blueprint.post("/admin/registrations/mode")
+async def set_mode() -> Response:
+    await _require_admin()
+    form = await forms.read_form()
+    await registration.set_mode(current_context(), form.get("mode", ""))
+    return forms.redirect("/admin/registrations")
+
+
+@blueprint.post("/admin/registrations/<any(approve, reject):decision>")
+async def decide(decision: str) -> Response:
+    await _require_admin()
+    form = await forms.read_form()
+    username = forms.text(form, "username", limit=64)
+    decide_one = registration.approve if decision == "approve" else registration.reject
+    await decide_one(current_context(), username)
+    return forms.redirect("/admin/registrations")

@@ -1,0 +1,128 @@
+"""Joining: the sign-up form in every registration mode, the waitlist status page, invites.
+
+Modes are the admin's (`services.registration`): open, approval (a waitlist with a reason and
+a place in line), invite (links with expiry and use limits), closed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from quart import Blueprint, Response, request
+
+from fediverse.errors import FediverseError
+from fediverse.services import registration
+from fediverse.services.passwords import MIN_PASSWORD_LENGTH
+from fediverse.services.registration import MAX_REASON_CHARS, Application
+from fediverse.ui import forms, render
+from fediverse.ui.session import require_viewer, sign_in, start_session
+from fediverse.web import current_context
+
+blueprint = Blueprint("join", __name__)
+
+INVITE_EXPIRY = {"1": timedelta(days=1), "7": timedelta(days=7), "30": timedelta(days=30)}
+INVITE_USES = ("1", "5", "25")
+
+
+async def _invite_problem(code: str | None) -> str | None:
+    """Return what is wrong with an invite code, or None when it is usable (or absent)."""
+    if not code:
+        return None
+    try:
+        await registration.check_invite(current_context(), code)
+    except FediverseError as error:
+        return error.message
+    return None
+
+
+async def _join_form(
+    *, invite: str | None, values: dict[str, str], message: str | None = None, status: int = 200
+) -> Response:
+    mode = await registration.get_mode(current_context())
+    problem = await _invite_problem(invite)
+    return await render.page(
+        "join.html",
+        status=status,
+        mode=mode,
+        invite=invite if problem is None else None,
+        invite_problem=problem,
+        values=values,
+        message=message,
+        min_length=MIN_PASSWORD_LENGTH,
+        max_reason=MAX_REASON_CHARS,
+    )
+
+
+@blueprint.get("/join")
+async def join_page() -> Response:
+    return await _join_form(invite=request.args.get("invite") or None, values={})
+
+
+@blueprint.post("/join")
+async def join_answer() -> Response:
+    form = await forms.read_form()
+    invite = forms.text(form, "invite", limit=200) or None
+    values = {
+        "username": forms.text(form, "username", limit=64),
+        "email": forms.text(form, "email", limit=320),
+        "reason": forms.text(form, "reason", limit=MAX_REASON_CHARS * 2),
+    }
+    password = form.get("password", "")
+    try:
+        applied = await registration.apply(
+            current_context(),
+            Application(
+                username=values["username"],
+                email=values["email"],
+                password=password,
+                reason=values["reason"],
+                invite_code=invite,
+            ),
+        )
+    except FediverseError as error:
+        return await _join_form(
+            invite=invite, values=values, message=error.message, status=error.status
+        )
+    if applied.status == "pending" and applied.status_token:
+        return forms.redirect(f"/join/status/{applied.status_token}")
+    # Signed up (open mode or an invite): sign in at once and start on the profile.
+    grant = await sign_in(values["username"], password)
+    response = forms.redirect("/settings/profile?welcome=1")
+    start_session(response, grant)
+    return response
+
+
+@blueprint.get("/join/status/<token>")
+async def status_page(token: str) -> Response:
+    application = await registration.status_of(current_context(), token)
+    return await render.page("join_status.html", application=application)
+
+
+@blueprint.get("/invites")
+async def invites_page() -> Response:
+    await require_viewer()
+    return await _invites(code=None)
+
+
+async def _invites(code: str | None, **values: Any) -> Response:
+    ctx = current_context()
+    link = ctx.uris.absolute(f"/join?invite={code}") if code else None
+    mode = await registration.get_mode(ctx)
+    return await render.page(
+        "invites.html", link=link, mode=mode, expiries=INVITE_EXPIRY, uses=INVITE_USES, **values
+    )
+
+
+@blueprint.post("/invites")
+async def create_invite() -> Response:
+    viewer = await require_viewer()
+    form = await forms.read_form()
+    uses = form.get("max_uses", "1")
+    code = await registration.create_invite(
+        current_context(),
+        viewer.username,
+        max_uses=int(uses) if uses in INVITE_USES else None,
+        expires_in=INVITE_EXPIRY.get(form.get("expires_in", "7")),
+    )
+    return await _invites(code=code, chosen_uses=uses, chosen_expiry=form.get("expires_in"))
