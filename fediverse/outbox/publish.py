@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fediverse.outbox.audience import Target
+from fediverse.outbox.audience import FanOut, Target
 from fediverse.outbox.states import DeliveryStates
 from fediverse.store.tables import Delivery, OutboxActivity
 from fediverse.store.types import utcnow
@@ -82,3 +82,28 @@ async def publish(
             ],
         )
     return row, len(remote)
+
+
+async def publish_fan_out(
+    session: AsyncSession,
+    uris: Uris,
+    *,
+    activity_id: int,
+    sender_id: int,
+    activity: dict[str, Any],
+    fan_out: FanOut,
+    public: bool = False,
+) -> int:
+    """Publish an activity to a computed fan-out, recording how many followers it addressed;
+    return the number of inboxes queued."""
+    _, inboxes = await publish(
+        session,
+        uris,
+        activity_id=activity_id,
+        sender_id=sender_id,
+        activity=activity,
+        targets=fan_out.targets.values(),
+        public=public,
+        followers_targeted=fan_out.followers_targeted,
+    )
+    return inboxes

@@ -15,7 +15,7 @@ from fediverse.activitypub.vocab import PUBLIC
 from fediverse.errors import NotFound, Unprocessable
 from fediverse.ids import new_id
 from fediverse.outbox.audience import FanOut, add_addressed_actors, followers_fan_out
-from fediverse.outbox.publish import publish
+from fediverse.outbox.publish import publish_fan_out
 from fediverse.services import notifications
 from fediverse.services.context import Context
 from fediverse.services.converters.posts import format_time
@@ -52,15 +52,14 @@ async def _send_to(
     *,
     public: bool = False,
 ) -> None:
-    await publish(
+    await publish_fan_out(
         session,
         ctx.uris,
         activity_id=activity_id,
         sender_id=sender.id,
         activity=activity,
-        targets=fan_out.targets.values(),
+        fan_out=fan_out,
         public=public,
-        followers_targeted=fan_out.followers_targeted,
     )
 
 

@@ -18,7 +18,7 @@ from fediverse.activitypub.vocab import PUBLIC
 from fediverse.errors import FediverseError, Forbidden, Gone, NotFound, Unprocessable
 from fediverse.ids import new_id
 from fediverse.outbox.audience import FanOut, add_addressed_actors, followers_fan_out
-from fediverse.outbox.publish import publish
+from fediverse.outbox.publish import publish_fan_out
 from fediverse.services import content, groups, notifications, remote_posts
 from fediverse.services.context import Context
 from fediverse.services.converters.posts import post_to_ap, tombstone_to_ap
@@ -198,15 +198,14 @@ async def create_post(ctx: Context, author_name: str, new: NewPost) -> Published
         fan_out = await _audience(session, post, author, mentions)
         note = _document(ctx, post, author, mentions, authored.tags, with_context=False)
         activity = build_create(ctx.uris.activity(activity_id), author.uri, note, to=to, cc=cc)
-        _, inboxes = await publish(
+        inboxes = await publish_fan_out(
             session,
             ctx.uris,
             activity_id=activity_id,
             sender_id=author.id,
             activity=activity,
-            targets=fan_out.targets.values(),
+            fan_out=fan_out,
             public=new.visibility in ("public", "unlisted"),
-            followers_targeted=fan_out.followers_targeted,
         )
         # After the Create is queued, so a group's Announce never overtakes the post itself.
         await groups.announce_to_members(session, ctx, post, author, addressed_groups)
@@ -265,14 +264,13 @@ async def edit_post(
             ctx.uris.activity(activity_id), author.uri, note, to=list(post.to), cc=list(post.cc)
         )
         fan_out = await _audience(session, post, author, mentions)
-        await publish(
+        await publish_fan_out(
             session,
             ctx.uris,
             activity_id=activity_id,
             sender_id=author.id,
             activity=activity,
-            targets=fan_out.targets.values(),
-            followers_targeted=fan_out.followers_targeted,
+            fan_out=fan_out,
         )
         await session.commit()
     ctx.notify()
@@ -310,14 +308,13 @@ async def delete_post(ctx: Context, author_name: str, post_id: int) -> Published
             to=list(post.to),
             cc=list(post.cc),
         )
-        _, inboxes = await publish(
+        inboxes = await publish_fan_out(
             session,
             ctx.uris,
             activity_id=activity_id,
             sender_id=author.id,
             activity=activity,
-            targets=fan_out.targets.values(),
-            followers_targeted=fan_out.followers_targeted,
+            fan_out=fan_out,
         )
         await session.commit()
     ctx.notify()

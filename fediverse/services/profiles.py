@@ -20,7 +20,7 @@ from fediverse.activitypub.sanitize import text_to_html
 from fediverse.errors import NotFound, Unprocessable
 from fediverse.ids import new_id
 from fediverse.outbox.audience import followers_fan_out
-from fediverse.outbox.publish import publish
+from fediverse.outbox.publish import publish_fan_out
 from fediverse.services import media
 from fediverse.services.context import Context
 from fediverse.services.converters.actors import actor_to_ap
@@ -241,13 +241,12 @@ async def _send_update(session: AsyncSession, ctx: Context, actor: Actor) -> Non
         ctx.uris.activity(activity_id), document, followers=actor.followers_url
     )
     fan_out = await followers_fan_out(session, actor.id)
-    await publish(
+    await publish_fan_out(
         session,
         ctx.uris,
         activity_id=activity_id,
         sender_id=actor.id,
         activity=activity,
-        targets=fan_out.targets.values(),
+        fan_out=fan_out,
         public=True,
-        followers_targeted=fan_out.followers_targeted,
     )
