@@ -128,3 +128,22 @@ async def test_change_password(net: FakeNet, local_instance: Instance) -> None:
             .where(Actor.username == "ned")
         )
     assert await verify_password(hashed or "", "another long one")
+
+
+async def test_changing_the_password_signs_out_other_sessions(
+    net: FakeNet, local_instance: Instance
+) -> None:
+    from fediverse.services import auth
+
+    ctx = local_instance.ctx
+    await registration.set_mode(ctx, "open")
+    await registration.apply(ctx, application("ola"))
+    laptop = await auth.sign_in(ctx, "ola", "a long password", address="192.0.2.1")
+    phone = await auth.sign_in(ctx, "ola", "a long password", address="192.0.2.2")
+    current = await auth.session_for(ctx, laptop.cookie_value)
+    assert current is not None and await auth.session_for(ctx, phone.cookie_value) is not None
+    await change_password(
+        ctx, "ola", "a long password", "a brand new password", keep_session_id=current.session_id
+    )
+    assert await auth.session_for(ctx, laptop.cookie_value) is not None
+    assert await auth.session_for(ctx, phone.cookie_value) is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +16,7 @@ from fediverse.services.context import Context
 from fediverse.services.names import check_local_name
 from fediverse.services.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from fediverse.store import actors as actor_queries
-from fediverse.store.tables import Actor, GroupRole, User
+from fediverse.store.tables import Actor, GroupRole, User, WebSession
 from fediverse.uris import INSTANCE_ACTOR_NAME
 
 
@@ -162,9 +162,15 @@ async def get_local_actor(ctx: Context, name: str, kind: str | None = None) -> A
 
 
 async def change_password(
-    ctx: Context, username: str, old_password: str, new_password: str
+    ctx: Context,
+    username: str,
+    old_password: str,
+    new_password: str,
+    *,
+    keep_session_id: int | None = None,
 ) -> None:
-    """Change a user's password after checking the current one."""
+    """Change a user's password after checking the current one, and sign out every other
+    browser session (a changed password is often a response to someone else knowing it)."""
     if len(new_password) < MIN_PASSWORD_LENGTH:
         raise Unprocessable(f"The new password needs at least {MIN_PASSWORD_LENGTH} characters.")
     async with ctx.sessions() as session:
@@ -177,4 +183,8 @@ async def change_password(
         if not user.password_hash or not await verify_password(user.password_hash, old_password):
             raise Forbidden("The current password is not right.")
         user.password_hash = await hash_password(new_password)
+        others = delete(WebSession).where(WebSession.user_id == user.id)
+        if keep_session_id is not None:
+            others = others.where(WebSession.id != keep_session_id)
+        await session.execute(others)
         await session.commit()

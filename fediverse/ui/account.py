@@ -78,7 +78,11 @@ async def change_password() -> Response:
         if new != form.get("confirm_password", ""):
             raise Unprocessable("The new password and its repetition differ; type them again.")
         await actors.change_password(
-            current_context(), viewer.username, form.get("current_password", ""), new
+            current_context(),
+            viewer.username,
+            form.get("current_password", ""),
+            new,
+            keep_session_id=viewer.session_id,
         )
     except (Unprocessable, Forbidden) as error:
         return await render.page(
