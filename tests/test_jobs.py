@@ -245,3 +245,35 @@ async def test_a_pipelined_kind_is_not_held_up_by_one_slow_row(
     async with sessions() as session:
         leased = (await session.scalars(select(InboxItem.lease_owner))).all()
     assert set(leased) == {None}
+
+
+async def test_a_pipelined_lane_renews_leases_of_rows_it_still_holds(
+    sessions, database: Database
+) -> None:
+    ids = await _add_items(sessions, ["slow"])
+    holder = _runner(
+        sessions, database, batch_size=4, poll_interval=0.01, lease=timedelta(seconds=0.6)
+    )
+    job = PipelinedJob()
+    holder.register(job)
+    other = _runner(sessions, database)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(holder.run_forever(stop))
+    try:
+        async with asyncio.timeout(10):
+            while True:  # wait until the slow row is in hand
+                if job.seen:
+                    break
+                await asyncio.sleep(0.02)
+        await asyncio.sleep(1.5)  # well past the 0.6 s lease
+        assert await other.claim(PipelinedJob()) == []  # still leased: renewed, not expired
+        job.release.set()
+        async with asyncio.timeout(10):
+            while True:
+                if (await _states(sessions))[ids[0]] == "processed":
+                    break
+                await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await worker
+    assert job.seen == ids

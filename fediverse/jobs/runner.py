@@ -234,6 +234,18 @@ class JobRunner:
             await kind.after_batch(session, rows, outcomes)
             await session.commit()
 
+    async def renew_leases(self, kind: JobKind[Any], row_ids: Sequence[int]) -> None:
+        """Extend this worker's leases on rows it is still working on."""
+        table = kind.table
+        async with self.sessions() as session:
+            await session.execute(
+                update(table)
+                .where(table.id.in_(list(row_ids)), table.lease_owner == self.worker_id)
+                .values(lease_expires_at=utcnow() + self.lease)
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+
     async def run_kind_once(self, kind: JobKind[Any]) -> int:
         rows = await self.claim(kind)
         if not rows:
@@ -305,6 +317,10 @@ class JobRunner:
         first_decided_at = 0.0
         handlers: set[asyncio.Task[None]] = set()
         may_claim = True  # False after a short claim, until woken, a write or a poll
+        # Rows can wait behind a per-host limit longer than a lease: renew the leases of what is
+        # still in hand well before they run out, so no other worker takes and resends them.
+        renew_every = max(0.05, self.lease.total_seconds() / 3)
+        next_renewal = time.monotonic() + renew_every
 
         with self._waker() as waker:
 
@@ -344,6 +360,12 @@ class JobRunner:
                         except Exception:
                             log.exception("writing outcomes failed; their leases will expire")
                         may_claim = True  # finished rows may unblock the next in their order
+                    if in_hand and time.monotonic() >= next_renewal:
+                        try:
+                            await self.renew_leases(kind, list(in_hand))
+                        except Exception:
+                            log.exception("renewing leases failed; retrying shortly")
+                        next_renewal = time.monotonic() + renew_every
                     if stopping:
                         if not in_hand:
                             return
@@ -365,6 +387,8 @@ class JobRunner:
                         timeout = first_decided_at + FLUSH_SECONDS - time.monotonic()
                     else:
                         timeout = self.poll_interval
+                    if in_hand:
+                        timeout = min(timeout, next_renewal - time.monotonic())
                     if not await waker.wait(max(0.0, timeout)) and not decided:
                         may_claim = True  # a poll: retries may have come due
             finally:
