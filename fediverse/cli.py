@@ -40,9 +40,15 @@ def _out(line: str) -> None:
     print(line, flush=True)
 
 
-async def _with_context(config: Config, work: Callable[[Context], Awaitable[int]]) -> int:
+async def _with_context(
+    config: Config, work: Callable[[Context], Awaitable[int]], *, prepare: bool = True
+) -> int:
+    """Run a command's work with the store ready (migrated, instance actor loaded) and closed
+    afterwards; `prepare=False` for the commands that set the store up themselves."""
     ctx = build_context(config)
     try:
+        if prepare:
+            await prepare_database(ctx, quiet=True)
         return await work(ctx)
     finally:
         await ctx.close()
@@ -85,7 +91,7 @@ async def cmd_init(config: Config, _args: argparse.Namespace) -> int:
         await prepare_database(ctx)
         return 0
 
-    return await _with_context(config, work)
+    return await _with_context(config, work, prepare=False)
 
 
 async def cmd_migrate(config: Config, _args: argparse.Namespace) -> int:
@@ -97,7 +103,7 @@ async def cmd_migrate(config: Config, _args: argparse.Namespace) -> int:
             _out(f"Migrated {before or 'an empty database'} → {after}.")
         return 0
 
-    return await _with_context(config, work)
+    return await _with_context(config, work, prepare=False)
 
 
 def _read_password(args: argparse.Namespace) -> str | None:
@@ -118,7 +124,6 @@ async def cmd_users_create(config: Config, args: argparse.Namespace) -> int:
     password = _read_password(args)
 
     async def work(ctx: Context) -> int:
-        await prepare_database(ctx, quiet=True)
         actor, user = await actor_service.create_user(
             ctx,
             actor_service.NewUser(
@@ -136,7 +141,6 @@ async def cmd_users_create(config: Config, args: argparse.Namespace) -> int:
 
 async def cmd_users_list(config: Config, _args: argparse.Namespace) -> int:
     async def work(ctx: Context) -> int:
-        await prepare_database(ctx, quiet=True)
         async with ctx.sessions() as session:
             rows = await actor_queries.list_local_users(session)
         if not rows:
@@ -155,7 +159,6 @@ async def cmd_users_list(config: Config, _args: argparse.Namespace) -> int:
 
 async def cmd_groups_create(config: Config, args: argparse.Namespace) -> int:
     async def work(ctx: Context) -> int:
-        await prepare_database(ctx, quiet=True)
         group = await actor_service.create_group(
             ctx, args.name, owner_username=args.owner, title=args.title or ""
         )
@@ -167,7 +170,6 @@ async def cmd_groups_create(config: Config, args: argparse.Namespace) -> int:
 
 async def cmd_tokens_create(config: Config, args: argparse.Namespace) -> int:
     async def work(ctx: Context) -> int:
-        await prepare_database(ctx, quiet=True)
         issued = await oauth.create_token(ctx, args.user, " ".join(args.scopes))
         # Only the token on standard output, so scripts can capture it; the rest to stderr.
         print(
@@ -197,10 +199,7 @@ async def cmd_serve(config: Config, args: argparse.Namespace) -> int:
     # Route Hypercorn's own messages through our logging setup (one format, no duplicates).
     hypercorn_config.errorlog = logging.getLogger("hypercorn.error")
     hypercorn_config.include_server_header = False
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = _stop_on_signals()
     _out(
         f"Serving {config.instance.base_url} on http://{host}:{port} "
         f"(workers: {'off' if args.no_workers else 'embedded'}). Stop with Ctrl-C."
@@ -212,7 +211,6 @@ async def cmd_serve(config: Config, args: argparse.Namespace) -> int:
 
 async def cmd_lookup(config: Config, args: argparse.Namespace) -> int:
     async def work(ctx: Context) -> int:
-        await prepare_database(ctx, quiet=True)
         actor = await remote_actors.resolve_or_fetch(ctx, args.handle)
         handle = f"@{actor.username}@{actor.domain}"
         _out(f"{handle} ({actor.kind}{', local' if actor.local else ''})")
@@ -243,7 +241,6 @@ async def _deliver_now(ctx: Context) -> None:
 
 async def cmd_follow(config: Config, args: argparse.Namespace) -> int:
     async def work(ctx: Context) -> int:
-        await prepare_database(ctx, quiet=True)
         _out(f"Resolving {args.target} …")
         result = await follows.follow(ctx, args.user, args.target)
         if result.state == ACCEPTED:
@@ -281,7 +278,6 @@ async def _wait_for_accept(ctx: Context, follow_id: int, seconds: float) -> str 
 
 async def cmd_unfollow(config: Config, args: argparse.Namespace) -> int:
     async def work(ctx: Context) -> int:
-        await prepare_database(ctx, quiet=True)
         if not await follows.unfollow(ctx, args.user, args.target):
             _out(f"{args.user} does not follow {args.target}; nothing to undo.")
             return 0
@@ -294,7 +290,6 @@ async def cmd_unfollow(config: Config, args: argparse.Namespace) -> int:
 
 async def cmd_requests_list(config: Config, args: argparse.Namespace) -> int:
     async def work(ctx: Context) -> int:
-        await prepare_database(ctx, quiet=True)
         pending = await follows.list_requests(ctx, args.user)
         if not pending:
             _out(f"No follow requests waiting for {args.user}.")
@@ -309,7 +304,6 @@ async def cmd_requests_answer(config: Config, args: argparse.Namespace) -> int:
     approve = args.requests_command == "approve"
 
     async def work(ctx: Context) -> int:
-        await prepare_database(ctx, quiet=True)
         await follows.answer_request(ctx, args.user, args.follower, approve=approve)
         await _deliver_now(ctx)
         verb = "approved" if approve else "rejected"
@@ -323,12 +317,8 @@ async def cmd_worker(config: Config, args: argparse.Namespace) -> int:
     ctx = build_context(config)
     try:
         await prepare_database(ctx, quiet=True)
-        await actor_service.ensure_instance_actor(ctx)
         runner = build_runner(ctx)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        stop = _stop_on_signals()
         _out(
             f"Worker {runner.worker_id} running jobs ({', '.join(runner.kinds)}) "
             f"for {config.instance.base_url}. Stop with Ctrl-C."
@@ -344,7 +334,6 @@ async def cmd_post(config: Config, args: argparse.Namespace) -> int:
     text = sys.stdin.read() if args.text == "-" else args.text
 
     async def work(ctx: Context) -> int:
-        await prepare_database(ctx, quiet=True)
         published = await posts.create_post(
             ctx, args.user, posts.NewPost(text=text, visibility=args.visibility, summary=args.cw)
         )
@@ -360,7 +349,6 @@ async def cmd_post(config: Config, args: argparse.Namespace) -> int:
 
 async def cmd_reach(config: Config, args: argparse.Namespace) -> int:
     async def work(ctx: Context) -> int:
-        await prepare_database(ctx, quiet=True)
         receipt = await reach.reach_for_post(ctx, args.post)
         if args.json:
             _out(json.dumps(receipt.to_json(), indent=2, default=str))
@@ -390,7 +378,6 @@ async def cmd_reach(config: Config, args: argparse.Namespace) -> int:
 
 async def cmd_hosts_list(config: Config, args: argparse.Namespace) -> int:
     async def work(ctx: Context) -> int:
-        await prepare_database(ctx, quiet=True)
         async with ctx.sessions() as session:
             rows = await host_queries.list_health(
                 session, now=utcnow(), unhealthy_only=args.unhealthy
@@ -415,7 +402,6 @@ async def cmd_hosts_list(config: Config, args: argparse.Namespace) -> int:
 
 async def cmd_hosts_clear(config: Config, args: argparse.Namespace) -> int:
     async def work(ctx: Context) -> int:
-        await prepare_database(ctx, quiet=True)
         async with ctx.sessions() as session:
             found = await host_queries.clear(session, args.host)
             await session.commit()
@@ -433,7 +419,6 @@ async def cmd_registrations(config: Config, args: argparse.Namespace) -> int:
     action = args.registrations_command
 
     async def work(ctx: Context) -> int:
-        await prepare_database(ctx, quiet=True)
         if action == "list":
             waiting = await registration.list_pending(ctx)
             _out(f"Registration mode: {await registration.get_mode(ctx)}")
@@ -462,7 +447,6 @@ async def cmd_registrations(config: Config, args: argparse.Namespace) -> int:
 
 async def cmd_invites_create(config: Config, args: argparse.Namespace) -> int:
     async def work(ctx: Context) -> int:
-        await prepare_database(ctx, quiet=True)
         code = await registration.create_invite(
             ctx,
             args.by,

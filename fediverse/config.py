@@ -411,8 +411,3 @@ def load_config(path: Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, None, f"is not valid TOML ({exc})") from None
     return config_from_dict(data, source=str(path), base_dir=path.resolve().parent)
-
-
-def default_config(**overrides: dict[str, Any]) -> Config:
-    """Return the defaults with some sections overridden (tests and tools)."""
-    return config_from_dict(dict(overrides), source="<defaults>")

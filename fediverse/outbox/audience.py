@@ -47,10 +47,6 @@ class FanOut:
     def servers(self) -> int:
         return len({target.host for target in self.targets.values()})
 
-    def covers_host(self, inbox: str) -> bool:
-        host = host_of(inbox)
-        return any(target.host == host for target in self.targets.values())
-
 
 async def followers_fan_out(session: AsyncSession, sender_id: int) -> FanOut:
     """Return the fan-out to every accepted follower of `sender_id` who has not blocked it."""

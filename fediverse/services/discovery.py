@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from fediverse.errors import NotFound
 from fediverse.services.context import Context
+from fediverse.services.registration import get_mode
 from fediverse.store import actors as actor_queries
 from fediverse.store import outbox as outbox_queries
 from fediverse.store.tables import Actor
@@ -64,6 +65,4 @@ async def instance_usage(ctx: Context) -> Usage:
 
 async def registrations_open(ctx: Context) -> bool:
     """Tell whether anyone may sign up without an invite or approval (NodeInfo)."""
-    from fediverse.services.registration import get_mode
-
     return await get_mode(ctx) == "open"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -213,7 +213,7 @@ async def apply_delete(ctx: Context, actor: Actor, object_id: str) -> bool:
     """Delete a remote post (or boost) on its author's word; False if we do not have it."""
     async with ctx.sessions() as session:
         post = await session.scalar(
-            select(Post).where(Post.uri == object_id, or_(Post.author_id == actor.id))
+            select(Post).where(Post.uri == object_id, Post.author_id == actor.id)
         )
         if post is None or post.deleted_at is not None:
             return False

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fediverse.store.tables import Actor, GroupRole, User
+from fediverse.store.tables import Actor, User
 
 
 async def get_by_uri(session: AsyncSession, uri: str) -> Actor | None:
@@ -73,13 +73,3 @@ async def count_active_users_since(session: AsyncSession, since: datetime) -> in
         )
     )
     return int(count or 0)
-
-
-async def group_roles(session: AsyncSession, group_id: int) -> list[tuple[Actor, str]]:
-    rows = await session.execute(
-        select(Actor, GroupRole.role)
-        .join(GroupRole, GroupRole.actor_id == Actor.id)
-        .where(GroupRole.group_id == group_id)
-        .order_by(GroupRole.created_at)
-    )
-    return [(actor, role) for actor, role in rows.all()]

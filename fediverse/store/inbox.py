@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,8 +25,3 @@ async def insert_once(session: AsyncSession, values: dict[str, Any]) -> int | No
         .returning(InboxItem.id)
     )
     return await session.scalar(statement)
-
-
-async def count_by_state(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(select(InboxItem.state, func.count()).group_by(InboxItem.state))
-    return {state: int(count) for state, count in rows.all()}

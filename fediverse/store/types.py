@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
@@ -42,10 +41,3 @@ JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 def utcnow() -> datetime:
     """Return the current instant, timezone-aware (the only kind our columns accept)."""
     return datetime.now(UTC)
-
-
-def as_utc(value: Any) -> datetime:
-    """Return `value` as an aware UTC datetime (accepts aware datetimes only)."""
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise ValueError("expected an aware datetime")
-    return value.astimezone(UTC)

@@ -6,7 +6,7 @@ its family module takes the key over and the entry is removed here; registering 
 
 from __future__ import annotations
 
-from fediverse.inbox.registry import ANY, Delivered, HandlerRegistry, Ignored
+from fediverse.inbox.registry import ANY, Delivered, Handler, HandlerRegistry, Ignored
 
 NOT_STORED_YET: dict[tuple[str, str], str] = {
     ("Dislike", ANY): "dislikes are not counted",
@@ -18,7 +18,7 @@ NOT_STORED_YET: dict[tuple[str, str], str] = {
 }
 
 
-def _ignore(reason: str):  # type: ignore[no-untyped-def]
+def _ignore(reason: str) -> Handler:
     async def handler(delivered: Delivered) -> None:
         raise Ignored(f"{delivered.activity.type}: {reason}")
 
