@@ -75,7 +75,8 @@ class FakeNetTransport(httpx.AsyncBaseTransport):
         if document is not None:
             return httpx.Response(
                 200,
-                json=document,
+                # ASCII-escaped, as most servers send it: a lone surrogate survives as `\ud800`.
+                content=json.dumps(document).encode(),
                 headers={"Content-Type": "application/activity+json"},
                 request=request,
             )

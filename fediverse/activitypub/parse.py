@@ -8,12 +8,15 @@ Bounds: a document nested deeper than `MAX_DEPTH` or with more than `MAX_NODES` 
 rejected; so is an addressing field (`to`, `cc`, `audience`...) with more than
 `MAX_ADDRESSEES` entries, because cutting it would silently change who may see a post. Tags,
 attachments and collection items are decorative or paged, so extra ones are dropped instead.
+Text with a lone surrogate or U+0000 anywhere, in a key or a value, is rejected too: a document
+is stored as received, and neither can be stored.
 
 All HTML leaves here sanitised (`sanitize.sanitize_html`); all datetimes are aware, in UTC.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -323,20 +326,43 @@ def _prepare(doc: Any) -> list[str]:
 
 
 def _check_bounds(doc: dict[str, Any]) -> None:
-    """Reject documents nested too deep or too large to be worth reading (iteratively)."""
-    stack: list[tuple[Any, int]] = [(doc, 1)]
+    """Reject documents nested too deep, too large to be worth reading, or holding text that
+    cannot be stored (iteratively)."""
+    stack: list[tuple[Any, int, str | None]] = [(doc, 1, None)]
     nodes = 0
     while stack:
-        value, depth = stack.pop()
+        value, depth, key = stack.pop()
         nodes += 1
         if depth > MAX_DEPTH:
             raise ParseError(f"document is nested deeper than {MAX_DEPTH} levels")
         if nodes > MAX_NODES:
             raise ParseError(f"document has more than {MAX_NODES} values")
-        if isinstance(value, dict):
-            stack.extend((child, depth + 1) for child in value.values())
+        if isinstance(value, str):
+            _check_text(value, f"{key!r}" if key is not None else "a value")
+        elif isinstance(value, dict):
+            for name, child in value.items():
+                if isinstance(name, str):
+                    _check_text(name, "a property name")
+                stack.append((child, depth + 1, name))
         elif isinstance(value, list):
-            stack.extend((child, depth + 1) for child in value)
+            stack.extend((child, depth + 1, key) for child in value)
+
+
+# A lone UTF-16 surrogate is not Unicode text (JSON lets `\ud800` through); PostgreSQL refuses
+# it in JSONB and text, and refuses U+0000 too. Either anywhere makes the document unstorable.
+_UNSTORABLE_CHARACTER = re.compile("[\x00\ud800-\udfff]")
+
+
+def _check_text(text: str, where: str) -> None:
+    if text.isascii() and "\x00" not in text:
+        return
+    found = _UNSTORABLE_CHARACTER.search(text)
+    if found is None:
+        return
+    code = f"U+{ord(found.group()):04X}"
+    if code == "U+0000":
+        raise ParseError(f"{where} contains U+0000 (a NUL character), which cannot be stored")
+    raise ParseError(f"{where} contains a lone surrogate ({code}), which is not Unicode text")
 
 
 def _actor(doc: dict[str, Any], types: list[str]) -> ActorDoc:
