@@ -1,7 +1,16 @@
 """The inbox job: apply stored activities through the handler registry.
 
-Items from one actor are applied in arrival order (a Follow before its Undo); different actors
-run concurrently.
+Items from one actor are applied in arrival order (a Follow before its Undo): an item is only
+claimed when no earlier item of its actor is still due or in hand (`claim_filter`). An item that
+waits for a retry gives up its place; the ones behind it go on. Different actors run
+concurrently, and the job is `pipelined`: each outcome is written as it comes and new items are
+claimed while others still wait on a remote server, so an item that must fetch something never
+holds up one that does not.
+
+Fetches made here go through a background view of the HTTP client: a deadline of
+`inbox_fetch_timeout_seconds` and, for a host that already has `max_fetches_per_host` fetches in
+flight, no queueing: the item is deferred (not counted as an attempt) and tried again once the
+fetches ahead of it have had their deadline.
 
 Each item's outcome is its own. A handler that raises something unexpected costs only its own
 item, which is retried with backoff and ends `failed` after `MAX_ATTEMPTS_AFTER_ERROR`
@@ -13,11 +22,16 @@ an item's commit and its outcome write), so handlers are idempotent by activity 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections import defaultdict
+import random
 from collections.abc import Sequence
 from datetime import timedelta
 
+from sqlalchemy import ColumnElement, bindparam, exists, select
+from sqlalchemy.orm import aliased
+
+from fediverse.activitypub.client import FetchError, HostBusyError, is_transient
 from fediverse.activitypub.parse import ParseError, parse_activity
 from fediverse.errors import FediverseError
 from fediverse.inbox.registry import Delivered, HandlerRegistry, Ignored, RetryLater
@@ -27,7 +41,7 @@ from fediverse.jobs.runner import JobKind, Outcome, ReportOutcome, describe_erro
 from fediverse.services import remote_actors
 from fediverse.services.context import Context
 from fediverse.store.tables import InboxItem
-from fediverse.store.types import utcnow
+from fediverse.store.types import UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +56,52 @@ MAX_ATTEMPTS_AFTER_ERROR = 4
 ITEM_DEADLINE_SECONDS = 60.0
 
 
+def _first_due_of_its_actor() -> ColumnElement[bool]:
+    """Claim an item only if no earlier item of the same actor is due or in hand.
+
+    It checks state and due time, which claiming does not change, rather than the lease: two
+    workers claiming at once on PostgreSQL both still see the earlier item as due.
+    """
+    earlier = aliased(InboxItem)
+    now = bindparam("inbox_now", type_=UTCDateTime(), callable_=utcnow)
+    return ~exists(
+        select(earlier.id).where(
+            earlier.actor_uri == InboxItem.actor_uri,
+            earlier.state.in_(InboxStates.active()),
+            earlier.next_attempt_at <= now,
+            earlier.id < InboxItem.id,
+        )
+    )
+
+
+# Built once: the time is bound when each claim runs.
+_FIRST_DUE_OF_ITS_ACTOR = _first_due_of_its_actor()
+
+
+def _fetch_failure(exc: BaseException) -> FetchError | None:
+    """Return the failed fetch behind a service's refusal, if one is behind it."""
+    cause = exc.__cause__
+    for _ in range(4):  # chains are short; never follow a cycle
+        if cause is None or isinstance(cause, FetchError):
+            return cause
+        cause = cause.__cause__
+    return None
+
+
 class InboxJob(JobKind[InboxItem]):
     name = "inbox"
     table = InboxItem
     graph = InboxStates
+    pipelined = True
 
     def __init__(self, ctx: Context, registry: HandlerRegistry) -> None:
         self.ctx = ctx
         self.registry = registry
+        self.fetch_timeout = ctx.config.federation.inbox_fetch_timeout_seconds
+        self.http = ctx.http.for_background(timeout_seconds=self.fetch_timeout)
+
+    def claim_filter(self) -> ColumnElement[bool]:
+        return _FIRST_DUE_OF_ITS_ACTOR
 
     async def handle_batch(self, rows: Sequence[InboxItem]) -> dict[int, Outcome]:
         outcomes: dict[int, Outcome] = {}
@@ -57,30 +109,22 @@ class InboxJob(JobKind[InboxItem]):
         return outcomes
 
     async def handle_each(self, rows: Sequence[InboxItem], report: ReportOutcome) -> None:
-        """Apply each actor's items in order, actors concurrently, reporting every outcome as
-        soon as it is known; never raises."""
-        by_actor: dict[str, list[InboxItem]] = defaultdict(list)
-        for row in rows:
-            by_actor[row.actor_uri].append(row)
+        """Apply the claimed items concurrently (one per actor, see `claim_filter`), reporting
+        each outcome as soon as it is known; never raises."""
+        # Built per claim, not once: `ctx.wake_workers` is only set after the job is made.
+        ctx = dataclasses.replace(self.ctx, http=self.http)
 
-        async def run_actor(items: list[InboxItem]) -> None:
-            for item in sorted(items, key=lambda row: row.id):
-                report(item.id, await self.apply_item(item))
+        async def one(item: InboxItem) -> None:
+            report(item.id, await self.apply_item(ctx, item))
 
-        await asyncio.gather(*(run_actor(items) for items in by_actor.values()))
+        await asyncio.gather(*(one(row) for row in rows))
 
-    async def handle_received(self, item: InboxItem) -> Outcome:
-        return await self.apply_item(item)
-
-    async def handle_retrying(self, item: InboxItem) -> Outcome:
-        return await self.apply_item(item)
-
-    async def apply_item(self, item: InboxItem) -> Outcome:
+    async def apply_item(self, ctx: Context, item: InboxItem) -> Outcome:
         """Run one item's handler and decide its outcome, whatever the handler does."""
         deadline = asyncio.timeout(ITEM_DEADLINE_SECONDS)
         try:
             async with deadline:
-                return await self._dispatch(item)
+                return await self._dispatch(ctx, item)
         except Exception as exc:
             log.exception(
                 "inbox handler failed",
@@ -90,7 +134,7 @@ class InboxJob(JobKind[InboxItem]):
                 return self.crashed(item, f"not applied within {ITEM_DEADLINE_SECONDS:g} s")
             return self.crashed(item, describe_error(exc))
 
-    async def _dispatch(self, item: InboxItem) -> Outcome:
+    async def _dispatch(self, ctx: Context, item: InboxItem) -> Outcome:
         try:
             activity = parse_activity(item.payload)
         except ParseError as exc:
@@ -101,16 +145,34 @@ class InboxJob(JobKind[InboxItem]):
                 state="unsupported", error=f"no handler for {activity.type}/{activity.object_type}"
             )
         try:
-            actor = await remote_actors.get_actor(self.ctx, activity.actor)
-            await handler(Delivered(self.ctx, activity, actor, item.recipient_id))
+            actor = await remote_actors.get_actor(ctx, activity.actor)
+            await handler(Delivered(ctx, activity, actor, item.recipient_id))
         except Ignored as exc:
+            failure = _fetch_failure(exc)  # "ignored" only because a fetch failed?
+            if failure is not None:
+                return self._after_fetch(item, failure, exc.reason)
             return Outcome(state="ignored", error=exc.reason)
-        except (RetryLater, remote_actors.RemoteActorError) as exc:
-            return self._retry(item, str(exc), MAX_ATTEMPTS)
+        except RetryLater as exc:
+            return self._retry(item, exc.reason, MAX_ATTEMPTS)
+        except FetchError as exc:
+            return self._after_fetch(item, exc, exc.reason)
         except FediverseError as exc:
+            failure = _fetch_failure(exc)
+            if failure is not None:
+                return self._after_fetch(item, failure, exc.message)
+            if isinstance(exc, remote_actors.RemoteActorError):
+                return self._retry(item, exc.message, MAX_ATTEMPTS)
             # A clear refusal from a service (unknown target, not allowed): nothing to retry.
             return Outcome(state="ignored", error=exc.message)
         return Outcome(state="processed")
+
+    def _after_fetch(self, item: InboxItem, failure: FetchError, reason: str) -> Outcome:
+        """Decide an item whose handler could not fetch what it needed."""
+        if isinstance(failure, HostBusyError):
+            return self._defer(item, reason)
+        if is_transient(failure):
+            return self._retry(item, reason, MAX_ATTEMPTS)
+        return Outcome(state="ignored", error=reason)  # the remote's final word (404, ...)
 
     def crashed(self, row: InboxItem, error: str) -> Outcome:
         return self._retry(row, error, MAX_ATTEMPTS_AFTER_ERROR)
@@ -121,3 +183,11 @@ class InboxJob(JobKind[InboxItem]):
         if attempts >= max_attempts or when - item.received_at > RETRY_HORIZON:
             return Outcome(state="failed", error=f"gave up after {attempts} attempts: {reason}")
         return Outcome(state="retrying", error=reason, retry_at=when)
+
+    def _defer(self, item: InboxItem, reason: str) -> Outcome:
+        """Try again once the fetches ahead of this one have had their deadline; the host
+        being busy is not the item's failure, so it costs no attempt."""
+        when = utcnow() + timedelta(seconds=self.fetch_timeout * (1 + random.random()))
+        if when - item.received_at > RETRY_HORIZON:
+            return Outcome(state="failed", error=f"gave up waiting for a busy host: {reason}")
+        return Outcome(state="retrying", error=reason, retry_at=when, count_attempt=False)
