@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from fediverse.inbox.job import ITEMS_PER_ACTOR
 from fediverse.inbox.states import InboxStates
+from fediverse.jobs.runner import JobRunner
 from fediverse.services import posts
 from fediverse.services.actors import NewUser, create_user
 from fediverse.store.tables import Follow, InboxItem, Like, Post
@@ -72,8 +74,9 @@ def follow(actor: RemoteActor) -> dict[str, Any]:
 async def test_one_actors_items_are_applied_in_arrival_order(
     net: FakeNet, local_instance: Instance, remote_person: RemoteActor
 ) -> None:
-    """An actor's next item is not claimed while an earlier one is due or in hand, so a
-    Follow and its Undo can never be applied the wrong way round (by one worker or two)."""
+    """While one worker holds an actor's items, no other claim takes that actor's next ones;
+    a claim takes a run of them and applies it in order. So a Follow and its Undo can never be
+    applied the wrong way round, by one worker or two."""
     other = make_remote_actor(net, "https://other.example/users/olga", slot=1)
     undo = {
         "id": f"{remote_person.iri}#undo",
@@ -84,16 +87,72 @@ async def test_one_actors_items_are_applied_in_arrival_order(
     for activity, actor in ((follow(remote_person), remote_person), (undo, remote_person)):
         assert (await post_signed(net, INBOX, activity, actor.key)).status_code == 202
     assert (await post_signed(net, INBOX, follow(other), other.key)).status_code == 202
-    runner = local_instance.runner
-    assert await runner.run_once("inbox") == 2  # rita's Follow and olga's; rita's Undo waits
-    by_uri = await states(local_instance)
-    assert by_uri[undo["id"]].state == "received"
-    assert by_uri[follow(remote_person)["id"]].state == "processed"
-    assert await runner.run_once("inbox") == 1
+    ctx = local_instance.ctx
+    job = local_instance.runner.kinds["inbox"]
+    first, second = (
+        JobRunner(ctx.sessions, dialect=ctx.engine.dialect.name, worker_id=name)
+        for name in ("first", "second")
+    )
+    [held] = await first.claim(job, limit=1)
+    assert held.activity_uri == follow(remote_person)["id"]
+    # rita's Follow is in hand: the other worker takes olga's, never rita's Undo.
+    taken = await second.claim(job)
+    assert [row.activity_uri for row in taken] == [follow(other)["id"]]
+    await first.apply(job, [held], await job.handle_batch([held]))
+    await second.apply(job, taken, await job.handle_batch(taken))
+    [undo_row] = await second.claim(job)
+    assert undo_row.activity_uri == undo["id"]
+    await second.apply(job, [undo_row], await job.handle_batch([undo_row]))
     assert {row.state for row in (await states(local_instance)).values()} == {"processed"}
-    async with local_instance.ctx.sessions() as session:
+    async with ctx.sessions() as session:
         follows = (await session.scalars(select(Follow.uri))).all()
     assert follows == [follow(other)["id"]]  # rita followed, then undid it
+
+
+async def test_a_claim_takes_a_bounded_run_of_one_actors_items_in_order(
+    net: FakeNet, local_instance: Instance, remote_person: RemoteActor
+) -> None:
+    """A busy actor (a relay, a group) goes several items per claim, in order, never more
+    than ITEMS_PER_ACTOR, and another worker claiming at the same time takes none of them."""
+    liked = await posts.create_post(local_instance.ctx, "alice", posts.NewPost("like me"))
+    count = ITEMS_PER_ACTOR + 2
+    activities = []
+    for number in range(count):
+        kind = "Like" if number % 2 == 0 else "Undo"
+        like_id = f"{remote_person.iri}#like{number - number % 2}"
+        like = {"id": like_id, "type": "Like", "actor": remote_person.iri}
+        like["object"] = liked.post.uri
+        activity = (
+            like
+            if kind == "Like"
+            else {
+                "id": f"{like_id}/undo",
+                "type": "Undo",
+                "actor": remote_person.iri,
+                "object": like,
+            }
+        )
+        assert (await post_signed(net, INBOX, activity, remote_person.key)).status_code == 202
+        activities.append(activity["id"])
+    ctx = local_instance.ctx
+    job = local_instance.runner.kinds["inbox"]
+    first, second = (
+        JobRunner(ctx.sessions, dialect=ctx.engine.dialect.name, worker_id=name)
+        for name in ("first", "second")
+    )
+    run = await first.claim(job)
+    assert [row.activity_uri for row in run] == activities[:ITEMS_PER_ACTOR]
+    assert await second.claim(job) == []
+    await first.apply(job, run, await job.handle_batch(run))
+    rest = await second.claim(job)
+    assert [row.activity_uri for row in rest] == activities[ITEMS_PER_ACTOR:]
+    await second.apply(job, rest, await job.handle_batch(rest))
+    by_uri = await states(local_instance)
+    assert [by_uri[uri].state for uri in activities] == ["processed"] * count
+    async with ctx.sessions() as session:  # every Like was undone after it was applied
+        assert await session.scalar(select(func.count()).select_from(Like)) == 0
+        post = await session.get(Post, liked.post.id)
+    assert post is not None and post.likes_count == 0
 
 
 async def test_an_item_waiting_for_a_retry_does_not_hold_up_its_actor(

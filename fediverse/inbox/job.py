@@ -1,11 +1,11 @@
 """The inbox job: apply stored activities through the handler registry.
 
-Items from one actor are applied in arrival order (a Follow before its Undo): an item is only
-claimed when no earlier item of its actor is still due or in hand (`claim_filter`). An item that
-waits for a retry gives up its place; the ones behind it go on. Different actors run
-concurrently, and the job is `pipelined`: each outcome is written as it comes and new items are
-claimed while others still wait on a remote server, so an item that must fetch something never
-holds up one that does not.
+Items from one actor are applied in arrival order (a Follow before its Undo): a claim takes a
+run of an actor's due items, applied one after another, and no other claim takes an item of that
+actor while they are in hand (`claim_filter`). An item that waits for a retry gives up its place;
+the ones behind it go on. Different actors run concurrently, and the job is `pipelined`: each
+outcome is written as it comes and new items are claimed while others still wait on a remote
+server, so an item that must fetch something never holds up one that does not.
 
 Fetches made here go through a background view of the HTTP client: a deadline of
 `inbox_fetch_timeout_seconds` and, for a host that already has `max_fetches_per_host` fetches in
@@ -25,10 +25,11 @@ import asyncio
 import dataclasses
 import logging
 import random
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, bindparam, exists, select
+from sqlalchemy import ColumnElement, and_, bindparam, exists, select
 from sqlalchemy.orm import aliased
 
 from fediverse.activitypub.client import FetchError, HostBusyError, is_transient
@@ -54,28 +55,37 @@ MAX_ATTEMPTS = 10
 MAX_ATTEMPTS_AFTER_ERROR = 4
 # Longest one item may take, fetches and database waits included; then it is retried.
 ITEM_DEADLINE_SECONDS = 60.0
+# Most items of one actor a claim takes (in order): a busy relay or group goes at this many
+# per round trip instead of one.
+ITEMS_PER_ACTOR = 10
 
 
-def _first_due_of_its_actor() -> ColumnElement[bool]:
-    """Claim an item only if no earlier item of the same actor is due or in hand.
+def _next_of_its_actor() -> ColumnElement[bool]:
+    """Claim an item only while no earlier item of its actor is in hand, and only among the
+    first `ITEMS_PER_ACTOR` of its actor that are due: a claim takes a run of one actor's
+    items (applied one after another), and nobody else takes the items behind it.
 
-    It checks state and due time, which claiming does not change, rather than the lease: two
-    workers claiming at once on PostgreSQL both still see the earlier item as due.
+    Counting due items, which claiming does not change, is what makes it safe when two workers
+    claim at once on PostgreSQL: neither sees the other's leases yet, but both count the same
+    items ahead of each candidate, and SKIP LOCKED keeps them from sharing one.
     """
     earlier = aliased(InboxItem)
     now = bindparam("inbox_now", type_=UTCDateTime(), callable_=utcnow)
-    return ~exists(
-        select(earlier.id).where(
-            earlier.actor_uri == InboxItem.actor_uri,
-            earlier.state.in_(InboxStates.active()),
-            earlier.next_attempt_at <= now,
-            earlier.id < InboxItem.id,
-        )
+    due_before = and_(
+        earlier.actor_uri == InboxItem.actor_uri,
+        earlier.state.in_(InboxStates.active()),
+        earlier.next_attempt_at <= now,
+        earlier.id < InboxItem.id,
     )
+    in_hand = exists(select(earlier.id).where(due_before, earlier.lease_expires_at > now))
+    too_far_back = (
+        select(earlier.id).where(due_before).limit(1).offset(ITEMS_PER_ACTOR - 1)
+    ).scalar_subquery()
+    return ~in_hand & too_far_back.is_(None)
 
 
 # Built once: the time is bound when each claim runs.
-_FIRST_DUE_OF_ITS_ACTOR = _first_due_of_its_actor()
+_NEXT_OF_ITS_ACTOR = _next_of_its_actor()
 
 
 def _fetch_failure(exc: BaseException) -> FetchError | None:
@@ -101,7 +111,7 @@ class InboxJob(JobKind[InboxItem]):
         self.http = ctx.http.for_background(timeout_seconds=self.fetch_timeout)
 
     def claim_filter(self) -> ColumnElement[bool]:
-        return _FIRST_DUE_OF_ITS_ACTOR
+        return _NEXT_OF_ITS_ACTOR
 
     async def handle_batch(self, rows: Sequence[InboxItem]) -> dict[int, Outcome]:
         outcomes: dict[int, Outcome] = {}
@@ -109,15 +119,19 @@ class InboxJob(JobKind[InboxItem]):
         return outcomes
 
     async def handle_each(self, rows: Sequence[InboxItem], report: ReportOutcome) -> None:
-        """Apply the claimed items concurrently (one per actor, see `claim_filter`), reporting
-        each outcome as soon as it is known; never raises."""
+        """Apply each actor's claimed items in order, actors concurrently, reporting every
+        outcome as soon as it is known; never raises."""
         # Built per claim, not once: `ctx.wake_workers` is only set after the job is made.
         ctx = dataclasses.replace(self.ctx, http=self.http)
+        by_actor: dict[str, list[InboxItem]] = defaultdict(list)
+        for row in sorted(rows, key=lambda row: row.id):
+            by_actor[row.actor_uri].append(row)
 
-        async def one(item: InboxItem) -> None:
-            report(item.id, await self.apply_item(ctx, item))
+        async def run_actor(items: list[InboxItem]) -> None:
+            for item in items:
+                report(item.id, await self.apply_item(ctx, item))
 
-        await asyncio.gather(*(one(row) for row in rows))
+        await asyncio.gather(*(run_actor(items) for items in by_actor.values()))
 
     async def apply_item(self, ctx: Context, item: InboxItem) -> Outcome:
         """Run one item's handler and decide its outcome, whatever the handler does."""
