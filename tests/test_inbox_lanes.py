@@ -155,6 +155,51 @@ async def test_a_claim_takes_a_bounded_run_of_one_actors_items_in_order(
     assert post is not None and post.likes_count == 0
 
 
+async def test_a_retry_that_came_due_goes_before_what_arrived_after_it(
+    net: FakeNet, local_instance: Instance, remote_person: RemoteActor
+) -> None:
+    first_activity = follow(remote_person)
+    then = {"id": f"{remote_person.iri}#undo", "type": "Undo", "actor": remote_person.iri}
+    then["object"] = first_activity
+    for activity in (first_activity, then):
+        assert (await post_signed(net, INBOX, activity, remote_person.key)).status_code == 202
+    async with local_instance.ctx.sessions() as session:  # the Follow's retry came due last
+        await session.execute(
+            update(InboxItem)
+            .where(InboxItem.activity_uri == first_activity["id"])
+            .values(state="retrying", attempts=1, next_attempt_at=utcnow())
+        )
+        await session.commit()
+    ctx = local_instance.ctx
+    claimer = JobRunner(ctx.sessions, dialect=ctx.engine.dialect.name)
+    [claimed] = await claimer.claim(local_instance.runner.kinds["inbox"], limit=1)
+    assert claimed.activity_uri == first_activity["id"]
+
+
+async def test_on_postgresql_a_claim_skips_an_actor_another_claim_is_taking(
+    net: FakeNet, local_instance: Instance, remote_person: RemoteActor
+) -> None:
+    """Two claims running at once cannot see each other's leases; the one that comes second
+    skips the actors the first is considering (a transaction lock per actor)."""
+    if net.engine_name != "postgresql":
+        pytest.skip("SQLite runs one claim at a time")
+    other = make_remote_actor(net, "https://other.example/users/olga", slot=1)
+    for actor in (remote_person, other):
+        assert (await post_signed(net, INBOX, follow(actor), actor.key)).status_code == 202
+    ctx = local_instance.ctx
+    job = local_instance.runner.kinds["inbox"]
+    claimer = JobRunner(ctx.sessions, dialect="postgresql", worker_id="second")
+    async with ctx.engine.connect() as first_claim:  # stands for a claim still in progress
+        await first_claim.execute(
+            select(func.pg_advisory_xact_lock(0x1B0C, func.hashtext(remote_person.iri)))
+        )
+        taken = await claimer.claim(job)
+        assert [row.actor_uri for row in taken] == [other.iri]
+        await first_claim.rollback()
+    [rita_follow] = await claimer.claim(job)
+    assert rita_follow.actor_uri == remote_person.iri
+
+
 async def test_an_item_waiting_for_a_retry_does_not_hold_up_its_actor(
     sqlite_net: FakeNet,
 ) -> None:

@@ -28,8 +28,9 @@ import random
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, select
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, select
 from sqlalchemy.orm import aliased
 
 from fediverse.activitypub.client import FetchError, HostBusyError, is_transient
@@ -63,11 +64,8 @@ ITEMS_PER_ACTOR = 10
 def _next_of_its_actor() -> ColumnElement[bool]:
     """Claim an item only while no earlier item of its actor is in hand, and only among the
     first `ITEMS_PER_ACTOR` of its actor that are due: a claim takes a run of one actor's
-    items (applied one after another), and nobody else takes the items behind it.
-
-    Counting due items, which claiming does not change, is what makes it safe when two workers
-    claim at once on PostgreSQL: neither sees the other's leases yet, but both count the same
-    items ahead of each candidate, and SKIP LOCKED keeps them from sharing one.
+    items (applied one after another, oldest first), and no other claim takes the items behind
+    it until they are done.
     """
     earlier = aliased(InboxItem)
     now = bindparam("inbox_now", type_=UTCDateTime(), callable_=utcnow)
@@ -86,6 +84,14 @@ def _next_of_its_actor() -> ColumnElement[bool]:
 
 # Built once: the time is bound when each claim runs.
 _NEXT_OF_ITS_ACTOR = _next_of_its_actor()
+# PostgreSQL runs claims side by side, and one claim cannot see the leases another is writing:
+# a claim also takes a transaction-scoped lock on each actor it considers, and skips an actor
+# another claim holds (two claims that both saw an actor's earlier item free would otherwise
+# take its items apart). SQLite runs one writer at a time and needs none.
+_INBOX_LOCK_SPACE = 0x1B0C
+_ACTOR_FREE_ON_POSTGRESQL = func.pg_try_advisory_xact_lock(
+    _INBOX_LOCK_SPACE, func.hashtext(InboxItem.actor_uri)
+)
 
 
 def _fetch_failure(exc: BaseException) -> FetchError | None:
@@ -111,7 +117,14 @@ class InboxJob(JobKind[InboxItem]):
         self.http = ctx.http.for_background(timeout_seconds=self.fetch_timeout)
 
     def claim_filter(self) -> ColumnElement[bool]:
+        if self.ctx.engine.dialect.name == "postgresql":
+            return _NEXT_OF_ITS_ACTOR & _ACTOR_FREE_ON_POSTGRESQL
         return _NEXT_OF_ITS_ACTOR
+
+    def claim_order(self) -> Sequence[Any]:
+        """Claim in arrival order, so a claim never takes an actor's later item without the
+        earlier due ones (a retry that came due goes before what arrived after it)."""
+        return (InboxItem.id,)
 
     async def handle_batch(self, rows: Sequence[InboxItem]) -> dict[int, Outcome]:
         outcomes: dict[int, Outcome] = {}
