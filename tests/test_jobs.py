@@ -313,3 +313,29 @@ async def test_a_pipelined_lane_renews_leases_of_rows_it_still_holds(
         stop.set()
         await worker
     assert job.seen == ids
+
+
+class CrashingBatchJob(RecordingJob):
+    """A kind whose whole batch handler raises (a bug outside any one row)."""
+
+    name = "crashing-items"
+
+    async def handle_batch(self, rows: Sequence[InboxItem]) -> dict[int, Outcome]:
+        raise RuntimeError("batch handler bug")
+
+
+async def test_a_batch_whose_handler_raises_releases_its_rows_for_a_later_retry(
+    sessions, database: Database
+) -> None:
+    """Not left leased to be re-run blindly when the lease expires: each row records the
+    error, counts the attempt and backs off."""
+    ids = await _add_items(sessions, ["processed", "processed"])
+    runner = _runner(sessions, database)
+    runner.register(CrashingBatchJob())
+    assert await runner.run_once() == 2
+    for row_id in ids:
+        row = await _row(sessions, row_id)
+        assert (row.state, row.attempts, row.lease_owner) == ("received", 1, None)
+        assert row.last_error == "RuntimeError: batch handler bug"
+        assert row.next_attempt_at > utcnow()
+    assert await runner.run_once() == 0
