@@ -435,6 +435,8 @@ def _diff(name: str, expected: str, actual: str) -> str:
 @pytest.mark.parametrize("name", _golden_names())
 def test_document_matches_its_golden_file(produced: dict[str, str], name: str) -> None:
     """What we send or serve is byte for byte the reviewed golden document."""
+    if UPDATE and name not in produced:
+        pytest.skip(f"tests/golden/{name}.json was deleted: the scenario no longer produces it")
     assert name in produced, (
         f"tests/golden/{name}.json is no longer produced; if that is intended, regenerate "
         "with UPDATE_GOLDEN=1 (which deletes it)"
