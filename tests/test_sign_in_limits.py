@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -142,6 +143,30 @@ async def test_the_sign_in_page_answers_429_with_retry_after(site: Instance) -> 
         assert "try again in 15 minutes" in text_of(blocked.text)
     async with browser_at(site, "203.0.113.20") as dave:
         await dave.sign_in("dave")
+
+
+async def test_every_attempt_costs_one_password_operation_known_name_or_not(
+    site: Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Timing is uniform by construction: one argon2 run per attempt, whoever is named. (The
+    first unknown name of a process used to pay for making the throwaway hash *and* checking
+    it: about twice a known name's time, measured by a script, not here.)"""
+    operations: list[str] = []
+
+    def counted(name: str, function: Any) -> Any:
+        async def run(*args: Any) -> Any:
+            operations.append(name)
+            return await function(*args)
+
+        return run
+
+    monkeypatch.setattr(auth, "hash_password", counted("hash", auth.hash_password))
+    monkeypatch.setattr(auth, "verify_password", counted("verify", auth.verify_password))
+    monkeypatch.setattr(auth, "_dummy_hash", [])  # as in a process that just started
+    for login in ("nobody", "someone", "dave", "dave@example.org", "@dave"):
+        operations.clear()
+        await _fail(site, login, "192.0.2.1")
+        assert len(operations) == 1, (login, operations)
 
 
 async def test_a_hash_made_with_other_parameters_is_renewed_at_sign_in(site: Instance) -> None:
