@@ -319,3 +319,35 @@ def test_limits_and_proxies_load() -> None:
     assert config.server.trusted_proxies == ("127.0.0.1", "fd00::/8")
     assert config.rate_limits.api_per_token == "10/second"
     assert config.rate_limits.storage_url == "redis://cache:6379/0"
+
+
+REDIS_ENV = "FEDIVERSE_TEST_REDIS_URL"
+
+
+async def test_processes_sharing_a_redis_share_their_counts() -> None:
+    """Two limiters stand for two `serve` processes; a third instance keeps its own counts."""
+    import os
+
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        pytest.skip(f"needs {REDIS_ENV}, e.g. redis://127.0.0.1:6379/15, and fediverse[redis]")
+    pytest.importorskip("coredis")
+    from fediverse.errors import TooManyRequests
+    from fediverse.services.rate_limits import RateLimiter
+
+    settings = config_from_dict(
+        {"rate_limits": {"storage_url": url, "join_per_address": "2 per hour"}}
+    ).rate_limits
+    namespace = f"test-{os.getpid()}.example"
+    one, two = (RateLimiter(settings, namespace=namespace) for _ in range(2))
+    elsewhere = RateLimiter(settings, namespace="other-" + namespace)
+    await one.clear(one.join_per_address, "192.0.2.1")
+    await elsewhere.clear(elsewhere.join_per_address, "192.0.2.1")
+    await one.hit(one.join_per_address, "192.0.2.1")
+    await two.hit(two.join_per_address, "192.0.2.1")
+    with pytest.raises(TooManyRequests) as refused:
+        await one.hit(one.join_per_address, "192.0.2.1")
+    assert 3590 <= (refused.value.retry_after or 0) <= 3600
+    await elsewhere.hit(elsewhere.join_per_address, "192.0.2.1")
+    await one.clear(one.join_per_address, "192.0.2.1")
+    assert await two.allows(two.join_per_address, "192.0.2.1")
