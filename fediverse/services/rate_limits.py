@@ -170,7 +170,8 @@ class RateLimiter:
             raise self._storage_down(exc) from None
 
     async def reset(self) -> None:
-        """Forget every counter of the storage (tests and measurements)."""
+        """Forget every counter of the storage (tests and measurements); on a shared Redis,
+        that is every instance's counters."""
         await self.strategy.storage.reset()
 
     @staticmethod
