@@ -88,6 +88,9 @@ async def receive(ctx: Context, incoming: IncomingRequest) -> Receipt:
     if ctx.uris.is_local(activity.actor):
         raise Forbidden(f"{activity.actor} is one of our own actors; we do not accept it back.")
     signature = await _verify(ctx, incoming)
+    # Per remote server only now that the signature proves who sent it (the per-address limit
+    # in routes.py came first): a forged POST cannot spend a real server's budget.
+    await ctx.limiter.hit(ctx.limiter.inbox_per_host, host_of(signature.owner))
     if signature.owner != activity.actor:
         raise Forbidden(
             f"The signer {signature.owner} does not own the activity's actor {activity.actor}."

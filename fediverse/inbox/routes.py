@@ -1,7 +1,8 @@
 """Inbox endpoints: the shared inbox and every local actor's own inbox.
 
-HTTP only: cap the size (Quart's MAX_CONTENT_LENGTH answers 413), check the content type, parse
-JSON, hand the rest to `intake.receive`, answer 202.
+HTTP only: count the POST against the sender's address, cap the size (Quart's MAX_CONTENT_LENGTH
+answers 413), check the content type, parse JSON, hand the rest to `intake.receive` (which also
+counts it against the verified sender's server), answer 202.
 """
 
 from __future__ import annotations
@@ -20,9 +21,17 @@ from fediverse.uris import (
     SHARED_INBOX_ROUTE,
     USER_ROUTE,
 )
-from fediverse.web import current_context, json_response
+from fediverse.web import current_context, json_response, limit_address
 
 blueprint = Blueprint("inbox", __name__)
+
+
+@blueprint.before_request
+async def count_delivery() -> None:
+    # Counted by address first, before the body is read or any key fetched: the claimed actor
+    # is unproven here, so counting by its host would let anyone spend another server's budget.
+    await limit_address(current_context().limiter.inbox_per_address)
+
 
 _JSON_TYPES = ("application/activity+json", "application/ld+json", "application/json")
 
