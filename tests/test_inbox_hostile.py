@@ -118,7 +118,13 @@ async def test_signed_malformed_urls_are_refused_with_a_reason(
 @SQLITE_ONLY
 @pytest.mark.parametrize(
     "key_id",
-    ["http://[::1/key", "https://[::1#main-key", "https://remote.example:99999/users/rita#k"],
+    [
+        "http://[::1/key",
+        "https://[::1#main-key",
+        "https://remote.example:99999/users/rita#k",
+        "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66",
+        "users/rita#main-key",
+    ],
 )
 async def test_a_malformed_key_id_is_a_401_not_a_500(
     net: FakeNet, local_instance: Instance, remote_person: RemoteActor, key_id: str

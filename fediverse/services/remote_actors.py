@@ -67,10 +67,11 @@ def _apply_document(actor: Actor, doc: ActorDoc) -> None:
 
 
 def _main_pem_key(doc: ActorDoc) -> PublicKeyDoc | None:
-    """Return the first PEM key of an actor document that loads; raise if none of them does.
+    """Return the first PEM key of an actor document that loads, or None if it has none.
 
-    Keys are checked on the way in: a cached key nobody can load would turn every later
-    request of that actor into an error until the cache expired.
+    Raise RemoteActorError when it lists keys and none of them loads (PEM or FEP-521a
+    multibase). Keys are checked on the way in: a cached key nobody can load would turn every
+    later request of that actor into an error until the cache expired.
     """
     problem = None
     for key in doc.public_keys:
@@ -82,7 +83,7 @@ def _main_pem_key(doc: ActorDoc) -> PublicKeyDoc | None:
             problem = problem or f"{key.id}: {exc}"
             continue
         return key
-    if problem is not None:
+    if problem is not None and not any(key.multibase for key in doc.public_keys):
         raise RemoteActorError(f"{doc.id} publishes no usable public key ({problem}).")
     return None
 
@@ -214,7 +215,8 @@ async def resolve_key(ctx: Context, key_id: str, refresh: bool) -> ResolvedKey |
     The key is looked up in our cache first; otherwise (or on `refresh`) the keyId URL is
     fetched. It may return the actor itself (Mastodon: `actor#main-key`), or a key document
     whose `owner` is the actor (GoToSocial: `actor/main-key`); either way the key is only
-    trusted if the owning actor's own document lists it.
+    trusted if the owning actor's own document lists it. Raise SignatureError, with the
+    reason, when the actor lists the key but it cannot be loaded.
     """
     if not refresh:
         async with ctx.sessions() as session:
