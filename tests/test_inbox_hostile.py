@@ -252,6 +252,34 @@ async def test_a_broken_key_is_a_401_with_a_reason_and_nothing_is_stored(
         assert await session.scalar(select(Actor).where(Actor.uri == remote_person.iri)) is None
 
 
+@SQLITE_ONLY
+async def test_a_broken_pem_beside_a_usable_multikey_still_lets_the_actor_sign(
+    net: FakeNet, local_instance: Instance, remote_person: RemoteActor
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from fediverse.activitypub.signatures import SigningKey
+
+    # A did:key test vector (w3c-ccg/did-method-key): seed 00..01 and its multibase form.
+    private = ed25519.Ed25519PrivateKey.from_private_bytes(bytes.fromhex("00" * 31 + "01"))
+    multikey = f"{remote_person.iri}#ed25519-key"
+    remote_person.document["publicKey"]["publicKeyPem"] = BROKEN_PEM
+    remote_person.document["assertionMethod"] = [
+        {
+            "id": multikey,
+            "type": "Multikey",
+            "controller": remote_person.iri,
+            "publicKeyMultibase": "z6MkjchhfUsD6mmvni8mCdXHw216Xrm9bQe2mBH1P5RDjVJG",
+        }
+    ]
+    key = SigningKey(key_id=multikey, private_key=private)
+    response = await post_signed(net, INBOX, follow_of_alice(remote_person.iri), key)
+    assert response.status_code == 202, response.text
+    async with local_instance.ctx.sessions() as session:
+        cached = await session.scalar(select(Actor).where(Actor.uri == remote_person.iri))
+    assert cached is not None and cached.public_key_pem is None
+
+
 async def test_a_broken_key_already_in_the_cache_is_refetched_not_a_500(
     net: FakeNet, local_instance: Instance, remote_person: RemoteActor
 ) -> None:
