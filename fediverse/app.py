@@ -17,7 +17,7 @@ from fediverse.activitypub.client import ClientSettings, FederationClient
 from fediverse.activitypub.netguard import Resolver
 from fediverse.api import blueprint as api_blueprint
 from fediverse.config import Config
-from fediverse.errors import FediverseError, PayloadTooLarge
+from fediverse.errors import BadRequest, FediverseError, PayloadTooLarge
 from fediverse.inbox.handlers import build_registry
 from fediverse.inbox.job import InboxJob
 from fediverse.inbox.routes import blueprint as inbox_blueprint
@@ -137,6 +137,7 @@ def create_app(
     _install_error_handlers(app)
     _install_security_headers(app)
     _limit_request_size(app, config)
+    _refuse_nul_in_addresses(app)
 
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
@@ -205,6 +206,17 @@ def _limit_request_size(app: Quart, config: Config) -> None:
                 f"The request body is {length:,} bytes; at most "
                 f"{config.server.max_request_bytes:,} are accepted here."
             )
+
+
+def _refuse_nul_in_addresses(app: Quart) -> None:
+    @app.before_request
+    async def refuse_nul() -> None:
+        # A NUL (%00) in a path or query parameter reaches the store as a name to look up, and
+        # PostgreSQL refuses NUL in text: refuse it here, for every route, instead of a 500.
+        if "\x00" in request.path or any(
+            "\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)
+        ):
+            raise BadRequest("The address contains a NUL character (%00); remove it.")
 
 
 def _install_security_headers(app: Quart) -> None:

@@ -202,6 +202,23 @@ def test_a_fetched_document_that_cannot_be_used_is_a_fetch_error() -> None:
         FetchedDocument("https://remote.example/x", 200, {}, b'{"id": "\\ud800"}').json()
 
 
+async def test_a_nul_in_the_address_is_a_400_on_both_engines(
+    net: FakeNet, local_instance: Instance
+) -> None:
+    async with net.client() as http:
+        inbox = await http.post("https://a.test/users/%00/inbox", content=b"{}", headers=JSON_TYPE)
+        actor = await http.get(
+            "https://a.test/users/al%00ice", headers={"Accept": "application/activity+json"}
+        )
+        finger = await http.get(
+            "https://a.test/.well-known/webfinger", params={"resource": "acct:\x00@a.test"}
+        )
+    for response in (inbox, actor, finger):
+        assert response.status_code == 400, response.text
+        assert "NUL" in response.json()["error"]
+    assert await stored(local_instance) == (0, 0)
+
+
 BROKEN_PEM = "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n"
 
 
