@@ -17,7 +17,7 @@ from fediverse.activitypub.client import ClientSettings, FederationClient
 from fediverse.activitypub.netguard import Resolver
 from fediverse.api import blueprint as api_blueprint
 from fediverse.config import Config
-from fediverse.errors import FediverseError, PayloadTooLarge
+from fediverse.errors import BadRequest, FediverseError, PayloadTooLarge
 from fediverse.inbox.handlers import build_registry
 from fediverse.inbox.job import InboxJob
 from fediverse.inbox.routes import blueprint as inbox_blueprint
@@ -148,6 +148,7 @@ def create_app(
     _install_security_headers(app)
     _limit_request_size(app, config)
     _limit_request_rate(app, ctx)
+    _refuse_nul_in_addresses(app)
 
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
@@ -231,6 +232,17 @@ def _limit_request_rate(app: Quart, ctx: Context) -> None:
         if request.endpoint == "static" or OWN_RATE_LIMITS.intersection(request.blueprints):
             return
         await limit_address(ctx.limiter.requests_per_address)
+
+
+def _refuse_nul_in_addresses(app: Quart) -> None:
+    @app.before_request
+    async def refuse_nul() -> None:
+        # A NUL (%00) in a path or query parameter reaches the store as a name to look up, and
+        # PostgreSQL refuses NUL in text: refuse it here, for every route, instead of a 500.
+        if "\x00" in request.path or any(
+            "\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)
+        ):
+            raise BadRequest("The address contains a NUL character (%00); remove it.")
 
 
 def _install_security_headers(app: Quart) -> None:

@@ -47,8 +47,6 @@ class Receipt:
 
 
 def _parse(document: Any) -> ActivityDoc:
-    if not isinstance(document, dict):
-        raise BadRequest("The body must be a JSON object (an ActivityStreams activity).")
     try:
         return parse_activity(document)
     except ParseError as exc:
@@ -95,9 +93,9 @@ async def receive(ctx: Context, incoming: IncomingRequest) -> Receipt:
         raise Forbidden(
             f"The signer {signature.owner} does not own the activity's actor {activity.actor}."
         )
-    problem = origin_problem(activity.type, activity.actor, activity.object)
+    problem = origin_problem(activity.id, activity.type, activity.actor, activity.object)
     if problem is not None:
-        raise Forbidden(problem.capitalize() + ".")
+        raise Forbidden(problem)
     now = utcnow()
     async with ctx.sessions() as session:
         item_id = await inbox_queries.insert_once(

@@ -7,10 +7,9 @@ counts it against the verified sender's server), answer 202.
 
 from __future__ import annotations
 
-import json
-
 from quart import Blueprint, Response, request
 
+from fediverse.activitypub.decoding import DecodeError, decode_json
 from fediverse.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from fediverse.inbox import intake
 from fediverse.services import publishing
@@ -51,9 +50,10 @@ async def _receive(kind: str | None, name: str | None) -> Response:
     if len(body) > ctx.config.server.max_request_bytes:  # chunked bodies carry no length
         raise PayloadTooLarge("The activity is larger than this inbox accepts.")
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("The body is not valid JSON.") from None
+        # Before any signature check: a stranger's body must not be able to crash the parser.
+        document = decode_json(body)
+    except DecodeError as exc:
+        raise BadRequest(f"Refused: {exc}.") from None
     # Verify against our public URL, not what a reverse proxy forwarded internally.
     query = request.query_string.decode("latin-1")
     url = ctx.uris.absolute(request.path) + (f"?{query}" if query else "")
