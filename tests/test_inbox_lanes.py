@@ -77,7 +77,7 @@ async def test_one_actors_items_are_applied_in_arrival_order(
     """While one worker holds an actor's items, no other claim takes that actor's next ones;
     a claim takes a run of them and applies it in order. So a Follow and its Undo can never be
     applied the wrong way round, by one worker or two."""
-    other = make_remote_actor(net, "https://other.example/users/olga", slot=1)
+    other = make_remote_actor(net, "https://other.example/users/olga")
     undo = {
         "id": f"{remote_person.iri}#undo",
         "type": "Undo",
@@ -183,7 +183,7 @@ async def test_on_postgresql_a_claim_skips_an_actor_another_claim_is_taking(
     skips the actors the first is considering (a transaction lock per actor)."""
     if net.engine_name != "postgresql":
         pytest.skip("SQLite runs one claim at a time")
-    other = make_remote_actor(net, "https://other.example/users/olga", slot=1)
+    other = make_remote_actor(net, "https://other.example/users/olga")
     for actor in (remote_person, other):
         assert (await post_signed(net, INBOX, follow(actor), actor.key)).status_code == 202
     ctx = local_instance.ctx
@@ -241,7 +241,7 @@ async def test_a_slow_host_does_not_hold_up_other_servers_activities(
     liked = await posts.create_post(instance.ctx, "alice", posts.NewPost("like me"))
     creates = []
     for number in range(8):
-        author = make_remote_actor(net, f"https://{SLOW}/users/s{number}", slot=2)
+        author = make_remote_actor(net, f"https://{SLOW}/users/s{number}")
         note = f"{author.iri}/notes/1"
         net.documents[note] = {
             "id": note,

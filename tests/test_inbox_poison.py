@@ -34,7 +34,7 @@ PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 @pytest.fixture
 def bob(net: FakeNet) -> RemoteActor:
     """A second remote person, whose activities are the poison's innocent siblings."""
-    return make_remote_actor(net, "https://other.example/users/bob", slot=1)
+    return make_remote_actor(net, "https://other.example/users/bob")
 
 
 def follow_of_alice(actor: str, number: int = 1, **fields: Any) -> dict[str, Any]:

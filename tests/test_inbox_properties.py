@@ -281,7 +281,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         await create_user(instance.ctx, NewUser(username="alice"))
         post = await posts.create_post(instance.ctx, "alice", posts.NewPost("hello #world"))
         rita = make_remote_actor(net, RITA)
-        olga = make_remote_actor(net, OLGA, slot=1)
+        olga = make_remote_actor(net, OLGA)
         rita_follow = f"{RITA}/follows/1"
         follow = {"id": rita_follow, "type": "Follow", "actor": RITA, "object": ALICE_IRI}
         assert (await post_signed(net, INBOXES[0], follow, rita.key)).status_code == 202

@@ -13,7 +13,6 @@ import contextlib
 import copy
 import dataclasses
 import functools
-import json
 import logging
 import time
 from collections import OrderedDict
@@ -25,6 +24,7 @@ from typing import Any, Literal
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from fediverse.activitypub.decoding import DecodeError, decode_json
 from fediverse.activitypub.host_limits import HostBusyError, HostSlots
 from fediverse.activitypub.netguard import (
     BlockedAddressError,
@@ -154,9 +154,9 @@ class FetchedDocument:
     def json(self) -> dict[str, Any]:
         """Parse the body as a JSON object or raise ``NotJSONError``."""
         try:
-            parsed = json.loads(self.data)
-        except ValueError as exc:
-            raise NotJSONError(f"GET {self.final_url}: body is not valid JSON") from exc
+            parsed = decode_json(self.data)
+        except DecodeError as exc:
+            raise NotJSONError(f"GET {self.final_url}: {exc}") from exc
         if not isinstance(parsed, dict):
             raise NotJSONError(f"GET {self.final_url}: JSON body is not an object")
         return parsed

@@ -8,19 +8,17 @@ Bounds: a document nested deeper than `MAX_DEPTH` or with more than `MAX_NODES` 
 rejected; so is an addressing field (`to`, `cc`, `audience`...) with more than
 `MAX_ADDRESSEES` entries, because cutting it would silently change who may see a post. Tags,
 attachments and collection items are decorative or paged, so extra ones are dropped instead.
-Text with a lone surrogate or U+0000 anywhere, in a key or a value, is rejected too: a document
-is stored as received, and neither can be stored.
 
 All HTML leaves here sanitised (`sanitize.sanitize_html`); all datetimes are aware, in UTC.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from fediverse.activitypub.decoding import MAX_JSON_DEPTH
 from fediverse.activitypub.jsonld import (
     as_list,
     bool_of,
@@ -45,6 +43,7 @@ from fediverse.activitypub.sanitize import content_to_html, html_to_text, saniti
 from fediverse.activitypub.vocab import (
     ACTIVITY_TYPES,
     ACTOR_TYPES,
+    AS_NS,
     COLLECTION_TYPES,
     INTRANSITIVE_ACTIVITY_TYPES,
     POST_LIKE_TYPES,
@@ -81,7 +80,7 @@ __all__ = [
     "parse_object",
 ]
 
-MAX_DEPTH: Final = 32
+MAX_DEPTH: Final = MAX_JSON_DEPTH
 MAX_NODES: Final = 100_000
 MAX_ADDRESSEES: Final = 10_000
 MAX_TAGS: Final = 1_000
@@ -317,52 +316,47 @@ def parse_collection(doc: Any) -> CollectionDoc:
 def _prepare(doc: Any) -> list[str]:
     """Check a document's shape and size; return its types."""
     if not isinstance(doc, dict):
+        if isinstance(doc, list) and any(_is_expanded(entry) for entry in doc[:16]):
+            raise ParseError(_EXPANDED_FORM)
         raise ParseError("document must be a JSON object")
     _check_bounds(doc)
+    if _is_expanded(doc):
+        raise ParseError(_EXPANDED_FORM)
     types = types_of(doc)
     if not types:
         raise ParseError("document has no 'type'")
     return types
 
 
+# AS2 Core section 2.1: documents are exchanged compacted against the ActivityStreams context.
+_EXPANDED_FORM = (
+    "document is in expanded JSON-LD form (its keys are full IRIs such as "
+    f"'{AS_NS}#actor'); send it compacted with the ActivityStreams context (AS2 Core 2.1)"
+)
+
+
+def _is_expanded(doc: Any) -> bool:
+    """Tell whether a node spells its properties as full ActivityStreams IRIs."""
+    return isinstance(doc, dict) and any(
+        isinstance(key, str) and key.startswith(AS_NS + "#") for key in doc
+    )
+
+
 def _check_bounds(doc: dict[str, Any]) -> None:
-    """Reject documents nested too deep, too large to be worth reading, or holding text that
-    cannot be stored (iteratively)."""
-    stack: list[tuple[Any, int, str | None]] = [(doc, 1, None)]
+    """Reject documents nested too deep or too large to be worth reading (iteratively)."""
+    stack: list[tuple[Any, int]] = [(doc, 1)]
     nodes = 0
     while stack:
-        value, depth, key = stack.pop()
+        value, depth = stack.pop()
         nodes += 1
         if depth > MAX_DEPTH:
             raise ParseError(f"document is nested deeper than {MAX_DEPTH} levels")
         if nodes > MAX_NODES:
             raise ParseError(f"document has more than {MAX_NODES} values")
-        if isinstance(value, str):
-            _check_text(value, f"{key!r}" if key is not None else "a value")
-        elif isinstance(value, dict):
-            for name, child in value.items():
-                if isinstance(name, str):
-                    _check_text(name, "a property name")
-                stack.append((child, depth + 1, name))
+        if isinstance(value, dict):
+            stack.extend((child, depth + 1) for child in value.values())
         elif isinstance(value, list):
-            stack.extend((child, depth + 1, key) for child in value)
-
-
-# A lone UTF-16 surrogate is not Unicode text (JSON lets `\ud800` through); PostgreSQL refuses
-# it in JSONB and text, and refuses U+0000 too. Either anywhere makes the document unstorable.
-_UNSTORABLE_CHARACTER = re.compile("[\x00\ud800-\udfff]")
-
-
-def _check_text(text: str, where: str) -> None:
-    if text.isascii() and "\x00" not in text:
-        return
-    found = _UNSTORABLE_CHARACTER.search(text)
-    if found is None:
-        return
-    code = f"U+{ord(found.group()):04X}"
-    if code == "U+0000":
-        raise ParseError(f"{where} contains U+0000 (a NUL character), which cannot be stored")
-    raise ParseError(f"{where} contains a lone surrogate ({code}), which is not Unicode text")
+            stack.extend((child, depth + 1) for child in value)
 
 
 def _actor(doc: dict[str, Any], types: list[str]) -> ActorDoc:
@@ -420,6 +414,10 @@ def _activity(doc: dict[str, Any], types: list[str]) -> ActivityDoc:
         embedded = iri_of(embedded)
         if embedded is None:
             raise ParseError("'object' must be an absolute https or http IRI")
+    elif embedded is not None and (named := id_of(embedded)) and iri_of(embedded) is None:
+        # An id that is there but unusable would otherwise read as "no id" and slip past the
+        # origin checks that compare hosts.
+        raise ParseError(f"the object's id {_clip(named)} is not an absolute https or http IRI")
     object_types = types_of(embedded) if isinstance(embedded, dict) else []
     return ActivityDoc(
         id=activity_id,
@@ -509,9 +507,16 @@ def _collection(doc: dict[str, Any], types: list[str], *, require_id: bool) -> C
     )
 
 
+def _clip(text: str, limit: int = 200) -> str:
+    """Quote a remote value for an error message, cut to a readable length."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
 def _require_iri(doc: dict[str, Any], key: str) -> str:
     """Return `doc[key]` as an IRI, or raise saying it is missing or malformed."""
     value = doc.get(key)
+    if value is None and key == "id":
+        value = doc.get("@id")  # the JSON-LD keyword that the AS2 context aliases as `id`
     if value is None:
         raise ParseError(f"document has no {key!r}")
     iri = id_of(value)

@@ -1,15 +1,15 @@
 """inbox items: find an actor's earlier unfinished item quickly (per-actor ordering)
 
-Revision ID: 0007_inbox_lanes
-Revises: 0006
+Revision ID: 0008_inbox_lanes
+Revises: 0007_rate_limits
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0007_inbox_lanes"
-down_revision = "0006"
+revision = "0008_inbox_lanes"
+down_revision = "0007_rate_limits"
 branch_labels = None
 depends_on = None
 
