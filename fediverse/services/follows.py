@@ -167,8 +167,14 @@ async def receive_follow(ctx: Context, follower: Actor, followee_uri: str, follo
             f"The Follow's id {follow_id} is on this server; a remote Follow needs an id of its "
             "own server."
         )
-    # Our answer embeds the Follow as we understood it, not whatever else the sender put in it.
-    follow_activity = build_follow(follow_id, follower.uri, followee_uri)
+    # Our answer embeds the Follow as we understood it (what Mastodon's own answers embed), not
+    # whatever else the sender put in it.
+    follow_activity = {
+        "id": follow_id,
+        "type": "Follow",
+        "actor": follower.uri,
+        "object": followee_uri,
+    }
     async with ctx.sessions() as session:
         followee = await actor_queries.get_by_uri(session, followee_uri)
         if followee is None or not followee.local or followee.deleted_at is not None:
