@@ -36,7 +36,12 @@ STORED_TYPES = frozenset(
 
 def visibility_of(doc: ObjectDoc, author: Actor) -> str:
     """Derive Mastodon's visibility from an object's addressing."""
-    to, cc = set(doc.to), set(doc.cc)
+    return visibility_of_addressing(doc.to, doc.cc, author)
+
+
+def visibility_of_addressing(to_iris: Sequence[str], cc_iris: Sequence[str], author: Actor) -> str:
+    """Derive Mastodon's visibility from `to` and `cc` (of an object or an Announce)."""
+    to, cc = set(to_iris), set(cc_iris)
     if to & PUBLIC_ALIASES:
         return "public"
     if cc & PUBLIC_ALIASES:
