@@ -9,8 +9,9 @@ from functools import partial
 from pathlib import Path
 
 import httpx
-from quart import Quart, Response, request
+from quart import Quart, Response, has_request_context, has_websocket_context, request, websocket
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing.exceptions import WebsocketMismatch
 
 from fediverse import __version__
 from fediverse.activitypub.client import ClientSettings, FederationClient
@@ -157,9 +158,20 @@ def create_app(
     return app
 
 
+def _answering() -> tuple[str, str]:
+    """Return (method, path) of what is being answered: an HTTP request or a websocket (which
+    has no request context), so no error handler assumes one."""
+    if has_request_context():
+        return request.method, request.path
+    if has_websocket_context():
+        return "WEBSOCKET", websocket.path
+    return "", ""
+
+
 def _install_error_handlers(app: Quart) -> None:
     async def render(status: int, message: str) -> Response:
-        if client_wants_json():
+        # A refused websocket handshake is answered in JSON: there is no page to show.
+        if not has_request_context() or client_wants_json():
             return json_response({"error": message}, status=status)
         return Response(
             await pages.error_page(status, message),
@@ -174,16 +186,21 @@ def _install_error_handlers(app: Quart) -> None:
     @app.errorhandler(HTTPException)
     async def handle_http(error: HTTPException) -> Response:
         status = error.code or 500
+        method, path = _answering()
+        if isinstance(error, WebsocketMismatch):
+            kind = "a websocket" if has_websocket_context() else "a plain HTTP request"
+            return await render(status, f"{path} does not take {kind}.")
         messages = {
-            404: f"Nothing is at {request.path}.",
-            405: f"{request.method} is not allowed on {request.path}.",
+            404: f"Nothing is at {path}.",
+            405: f"{method} is not allowed on {path}.",
             413: "The request body is too large.",
         }
         return await render(status, messages.get(status, error.description or "Request failed."))
 
     @app.errorhandler(Exception)
     async def handle_unexpected(error: Exception) -> Response:
-        log.exception("unhandled error", extra={"path": request.path, "method": request.method})
+        method, path = _answering()
+        log.exception("unhandled error", extra={"path": path, "method": method})
         return await render(500, FediverseError.default_message)
 
 

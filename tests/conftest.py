@@ -107,6 +107,15 @@ async def net(tmp_path: Path, database: Database) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
+async def sqlite_net(tmp_path: Path) -> AsyncIterator[Any]:
+    """Yield an empty fake network on SQLite only, for tests whose subject is not the engine."""
+    from tests.fakenet import fakenet
+
+    async with fakenet(tmp_path, Database("sqlite", "")) as network:
+        yield network
+
+
+@pytest.fixture
 async def local_instance(net: Any) -> Any:
     """An instance at https://a.test with one local person, alice."""
     from fediverse.services.actors import NewUser, create_user

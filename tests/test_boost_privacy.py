@@ -9,10 +9,8 @@ invisible on every read path: the client API, the pages, the ActivityPub outbox 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from fediverse.activitypub.vocab import PUBLIC
@@ -23,8 +21,7 @@ from fediverse.services.posts import NewPost
 from fediverse.store.tables import Actor, InboxItem, Notification, OutboxActivity, Post
 from fediverse.store.types import utcnow
 from tests.api_helpers import api, token_for
-from tests.conftest import Database
-from tests.fakenet import FakeNet, Instance, fakenet
+from tests.fakenet import FakeNet, Instance
 from tests.remote import RemoteActor, make_remote_actor, post_signed
 from tests.ui_helpers import PASSWORD, browser, signed_in, text_of
 
@@ -32,13 +29,6 @@ INBOX = "https://a.test/inbox"
 AS = "https://www.w3.org/ns/activitystreams"
 SECRET = "only for my followers"
 WHISPER = "a direct word"
-
-
-@pytest.fixture
-async def sqlite_net(tmp_path: Path) -> Any:
-    """A fake network on SQLite only: these tests are about the rule, not the engine."""
-    async with fakenet(tmp_path, Database("sqlite", "")) as network:
-        yield network
 
 
 @dataclass

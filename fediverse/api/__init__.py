@@ -18,6 +18,7 @@ from fediverse.api import (
     oauth,
     search,
     statuses,
+    streaming,
     timelines,
 )
 from fediverse.api.entities import error_json
@@ -34,6 +35,7 @@ for area in (
     oauth,
     search,
     statuses,
+    streaming,
     timelines,
 ):
     blueprint.register_blueprint(area.blueprint)
