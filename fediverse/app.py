@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 from quart import Quart, Response, has_request_context, has_websocket_context, request, websocket
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing.exceptions import WebsocketMismatch
 
@@ -18,7 +20,7 @@ from fediverse.activitypub.client import ClientSettings, FederationClient
 from fediverse.activitypub.netguard import Resolver
 from fediverse.api import blueprint as api_blueprint
 from fediverse.config import Config
-from fediverse.errors import FediverseError, PayloadTooLarge
+from fediverse.errors import FediverseError, PayloadTooLarge, ServiceUnavailable
 from fediverse.inbox.handlers import build_registry
 from fediverse.inbox.job import InboxJob
 from fediverse.inbox.routes import blueprint as inbox_blueprint
@@ -28,7 +30,7 @@ from fediverse.outbox.routes import blueprint as outbox_blueprint
 from fediverse.services import follows
 from fediverse.services.actors import ensure_instance_actor
 from fediverse.services.context import Context
-from fediverse.store.engine import create_engine, create_sessionmaker
+from fediverse.store.engine import create_engine, create_sessionmaker, is_contention
 from fediverse.ui import pages
 from fediverse.ui.pages import blueprint as ui_blueprint
 from fediverse.uris import Uris
@@ -158,6 +160,13 @@ def create_app(
     return app
 
 
+STORE_BUSY_MESSAGE = (
+    "The server is busy saving something else; nothing of this request was saved. "
+    "Try again in a few seconds."
+)
+STORE_BUSY_RETRY_AFTER_SECONDS = 5
+
+
 def _answering() -> tuple[str, str]:
     """Return (method, path) of what is being answered: an HTTP request or a websocket (which
     has no request context), so no error handler assumes one."""
@@ -202,6 +211,23 @@ def _install_error_handlers(app: Quart) -> None:
         method, path = _answering()
         log.exception("unhandled error", extra={"path": path, "method": method})
         return await render(500, FediverseError.default_message)
+
+    async def handle_store_error(error: Exception) -> Response:
+        """Answer 503 when another writer held the store too long: the request's transaction
+        was rolled back whole, so the client may simply send it again."""
+        if not is_contention(error):
+            return await handle_unexpected(error)
+        method, path = _answering()
+        log.warning(
+            "store busy; answered 503",
+            extra={"path": path, "method": method, "reason": str(error).splitlines()[0]},
+        )
+        response = await render(ServiceUnavailable.status, STORE_BUSY_MESSAGE)
+        response.headers["Retry-After"] = str(STORE_BUSY_RETRY_AFTER_SECONDS)
+        return response
+
+    app.register_error_handler(DBAPIError, handle_store_error)
+    app.register_error_handler(PoolTimeoutError, handle_store_error)
 
 
 # Room for the other fields and the multipart framing around an uploaded image.

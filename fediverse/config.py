@@ -132,6 +132,14 @@ SETTINGS: tuple[Setting, ...] = (
         "PostgreSQL schema to use (empty: the server's default search_path).",
     ),
     Setting(
+        "database",
+        "busy_timeout_seconds",
+        float,
+        10.0,
+        "How long a write waits for another writer's lock before the request answers 503.",
+        _positive,
+    ),
+    Setting(
         "federation",
         "allow_private_addresses",
         bool,
@@ -263,6 +271,7 @@ class ServerSettings:
 class DatabaseSettings:
     url: str
     schema: str
+    busy_timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True)

@@ -135,12 +135,14 @@ def remote_person(net: Any) -> Any:
 
 def make_config(
     database: Database,
+    /,
     *,
     base_url: str = "https://a.test",
     domain: str | None = None,
     **sections: dict[str, Any],
 ) -> Config:
-    """Build an instance config for tests on the given store."""
+    """Build an instance config for tests on the given store; `sections` add or override
+    settings, `database={...}` included (its url and schema come from `database`)."""
     host = base_url.split("://", 1)[1]
     data: dict[str, Any] = {
         "instance": {"domain": domain or host, "base_url": base_url, "name": f"Test {host}"},
