@@ -187,6 +187,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "federation",
+        "failed_fetch_retry_minutes",
+        int,
+        60,
+        "After a fetch of a missing post for a reader fails, wait this long before trying again.",
+        _positive,
+    ),
+    Setting(
+        "federation",
         "remote_actor_cache_hours",
         int,
         24,
@@ -283,6 +291,7 @@ class FederationSettings:
     fetch_timeout_seconds: float
     max_fetch_bytes: int
     remote_actor_cache_hours: int
+    failed_fetch_retry_minutes: int = 60
 
 
 @dataclass(frozen=True)
