@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fediverse.store.tables import Actor, OutboxActivity
+from fediverse.store.tables import OutboxActivity
 
 
 async def count_public(
@@ -42,17 +42,6 @@ async def page_public(
         query = query.where(OutboxActivity.id < max_id)
     rows = await session.execute(query.order_by(OutboxActivity.id.desc()).limit(limit))
     return [(activity_id, payload) for activity_id, payload in rows.all()]
-
-
-async def count_local_posts(session: AsyncSession) -> int:
-    """Count public Create activities of local actors (NodeInfo's localPosts)."""
-    count = await session.scalar(
-        select(func.count())
-        .select_from(OutboxActivity)
-        .join(Actor, Actor.id == OutboxActivity.actor_id)
-        .where(OutboxActivity.type == "Create", Actor.local.is_(True))
-    )
-    return int(count or 0)
 
 
 async def matches(session: AsyncSession, activity_id: int, condition: ColumnElement[bool]) -> bool:
