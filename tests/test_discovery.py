@@ -204,7 +204,8 @@ async def test_unknown_routes_answer_404_json_for_federation_clients(
     async with net.client() as http:
         response = await http.get("https://a.test/users/alice/nothing", headers={"Accept": AP})
     assert response.status_code == 404
-    assert isinstance(response.json()["error"], str)
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.json() == {"error": "Nothing is at /users/alice/nothing."}
 
 
 async def test_posts_and_follower_lists_negotiate_html_and_activitystreams(
