@@ -18,7 +18,7 @@ from fediverse.ids import new_id
 from fediverse.services import follows, posts
 from fediverse.services.actors import NewUser, create_user
 from fediverse.services.posts import NewPost
-from fediverse.store.tables import Actor, InboxItem, Notification, OutboxActivity, Post
+from fediverse.store.tables import Actor, Follow, InboxItem, Notification, OutboxActivity, Post
 from fediverse.store.types import utcnow
 from tests.api_helpers import api, token_for
 from tests.fakenet import FakeNet, Instance
@@ -223,12 +223,21 @@ async def test_a_boost_of_a_private_post_is_invisible_on_every_read_path(net: Fa
     assert rebloggers.status_code == 404
     assert search.json()["statuses"] == []
 
-    # carol is signed in but follows nobody: her timelines, the boost and rita's page hide it.
+    # carol follows rita but not alice: her home timeline, rita's statuses and the boost hide it.
+    async with site.ctx.sessions() as session:
+        carol_id = await session.scalar(select(Actor.id).where(Actor.username == "carol"))
+        assert carol_id is not None
+        session.add(Follow(follower_id=carol_id, followee_id=scene.rita_id, state="accepted"))
+        await session.commit()
     carol = await token_for(site, "carol")
     async with api(net, site, carol) as client:
+        home = await client.get("/api/v1/timelines/home")
         listed = await client.get(f"/api/v1/accounts/{scene.rita_id}/statuses")
         boost = await client.get(f"/api/v1/statuses/{boosts['private']}")
+    assert home.status_code == 200 and home.json() == []
     assert listed.json() == [] and boost.status_code == 404
+    async with signed_in(net, site, "carol", create=False) as page:
+        assert SECRET not in text_of((await page.get("/")).text)
 
     async with browser(net, site) as visitor:
         profile = await visitor.get("/@rita@remote.example")
