@@ -499,16 +499,18 @@ def test_tokens_create(config: Path) -> None:
     )
     assert "read:statuses write:favourites" in narrow.err
 
-    async def grants(ctx: Context) -> list[frozenset[str] | None]:
+    async def grants(ctx: Context) -> list[tuple[str, frozenset[str], int | None] | None]:
         found = [await oauth.authenticate(ctx, ran.lines[0]) for ran in (issued, narrow)]
-        return [grant.scopes if grant else None for grant in found]
+        return [(g.username, g.scopes, g.app_id) if g else None for g in found]
 
     assert with_store(config, grants) == [
-        frozenset({"read", "write", "follow"}),
-        frozenset({"read:statuses", "write:favourites"}),
+        ("tom", frozenset({"read", "write", "follow"}), None),
+        ("tom", frozenset({"read:statuses", "write:favourites"}), None),
     ]
-    assert fediverse(config, "tokens", "create", "tom", "--scopes", "root").code == 1
-    assert fediverse(config, "tokens", "create", "nobody").code == 1
+    bad_scope = fediverse(config, "tokens", "create", "tom", "--scopes", "root")
+    assert bad_scope.code == 1 and "Unknown scope: root" in bad_scope.error
+    missing = fediverse(config, "tokens", "create", "nobody")
+    assert missing.code == 1 and "nobody" in missing.error
 
 
 def test_config_is_found_by_option_environment_or_folder(
