@@ -9,15 +9,18 @@ from functools import partial
 from pathlib import Path
 
 import httpx
-from quart import Quart, Response, request
+from quart import Quart, Response, has_request_context, has_websocket_context, request, websocket
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing.exceptions import WebsocketMismatch
 
 from fediverse import __version__
 from fediverse.activitypub.client import ClientSettings, FederationClient
 from fediverse.activitypub.netguard import Resolver
 from fediverse.api import blueprint as api_blueprint
 from fediverse.config import Config
-from fediverse.errors import BadRequest, FediverseError, PayloadTooLarge
+from fediverse.errors import BadRequest, FediverseError, PayloadTooLarge, ServiceUnavailable
 from fediverse.inbox.handlers import build_registry
 from fediverse.inbox.job import InboxJob
 from fediverse.inbox.routes import blueprint as inbox_blueprint
@@ -28,7 +31,7 @@ from fediverse.services import follows
 from fediverse.services.actors import ensure_instance_actor
 from fediverse.services.context import Context
 from fediverse.services.rate_limits import RateLimiter
-from fediverse.store.engine import create_engine, create_sessionmaker
+from fediverse.store.engine import create_engine, create_sessionmaker, is_contention
 from fediverse.ui import pages
 from fediverse.ui.pages import blueprint as ui_blueprint
 from fediverse.uris import Uris
@@ -170,9 +173,27 @@ def create_app(
     return app
 
 
+STORE_BUSY_MESSAGE = (
+    "The server is busy saving something else; nothing of this request was saved. "
+    "Try again in a few seconds."
+)
+STORE_BUSY_RETRY_AFTER_SECONDS = 5
+
+
+def _answering() -> tuple[str, str]:
+    """Return (method, path) of what is being answered: an HTTP request or a websocket (which
+    has no request context), so no error handler assumes one."""
+    if has_request_context():
+        return request.method, request.path
+    if has_websocket_context():
+        return "WEBSOCKET", websocket.path
+    return "", ""
+
+
 def _install_error_handlers(app: Quart) -> None:
     async def render(status: int, message: str) -> Response:
-        if client_wants_json():
+        # A refused websocket handshake is answered in JSON: there is no page to show.
+        if not has_request_context() or client_wants_json():
             return json_response({"error": message}, status=status)
         return Response(
             await pages.error_page(status, message),
@@ -189,17 +210,38 @@ def _install_error_handlers(app: Quart) -> None:
     @app.errorhandler(HTTPException)
     async def handle_http(error: HTTPException) -> Response:
         status = error.code or 500
+        method, path = _answering()
+        if isinstance(error, WebsocketMismatch):
+            kind = "a websocket" if has_websocket_context() else "a plain HTTP request"
+            return await render(status, f"{path} does not take {kind}.")
         messages = {
-            404: f"Nothing is at {request.path}.",
-            405: f"{request.method} is not allowed on {request.path}.",
+            404: f"Nothing is at {path}.",
+            405: f"{method} is not allowed on {path}.",
             413: "The request body is too large.",
         }
         return await render(status, messages.get(status, error.description or "Request failed."))
 
     @app.errorhandler(Exception)
     async def handle_unexpected(error: Exception) -> Response:
-        log.exception("unhandled error", extra={"path": request.path, "method": request.method})
+        method, path = _answering()
+        log.exception("unhandled error", extra={"path": path, "method": method})
         return await render(500, FediverseError.default_message)
+
+    async def handle_store_error(error: Exception) -> Response:
+        """Answer 503 when another writer held the store too long: the request's transaction
+        was rolled back whole, so the client may simply send it again."""
+        if not is_contention(error):
+            return await handle_unexpected(error)
+        method, path = _answering()
+        log.warning(
+            "store busy; answered 503",
+            extra={"path": path, "method": method, "reason": str(error).splitlines()[0]},
+        )
+        busy = ServiceUnavailable(STORE_BUSY_MESSAGE, retry_after=STORE_BUSY_RETRY_AFTER_SECONDS)
+        return await handle_ours(busy)
+
+    app.register_error_handler(DBAPIError, handle_store_error)
+    app.register_error_handler(PoolTimeoutError, handle_store_error)
 
 
 # Room for the other fields and the multipart framing around an uploaded image.

@@ -24,6 +24,7 @@ from fediverse.services.context import Context
 from fediverse.store import actors as actor_queries
 from fediverse.store import deliveries as delivery_queries
 from fediverse.store import hosts as host_queries
+from fediverse.store.engine import is_contention
 from fediverse.store.follows import ACCEPTED, PENDING
 from fediverse.store.migrate import upgrade
 from fediverse.store.tables import Follow
@@ -244,7 +245,9 @@ async def cmd_follow(config: Config, args: argparse.Namespace) -> int:
         _out(f"Resolving {args.target} …")
         result = await follows.follow(ctx, args.user, args.target)
         if result.state == ACCEPTED:
-            _out(f"{args.user} already follows {result.followee_uri}.")
+            # A local account without approval accepts at once: that is a new follow too.
+            verb = "now follows" if result.created else "already follows"
+            _out(f"{args.user} {verb} {result.followee_uri}.")
             return 0
         await _deliver_now(ctx)
         _out(f"Follow sent to {result.followee_uri}; waiting up to {args.wait:g} s for Accept …")
@@ -612,12 +615,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+LONG_RUNNING = frozenset({"serve", "worker"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    # The servers log what they do; any other command prints its own result and nothing else
+    # unless something needs the operator's attention (a warning or an error).
+    level = logging.INFO if args.command in LONG_RUNNING else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     # Alembic narrates every step at INFO; our own lines already say what happened.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    args = build_parser().parse_args(argv)
     try:
         config = load_config(find_config_path(args.config))
         command: Callable[[Config, argparse.Namespace], Coroutine[Any, Any, int]] = args.run
@@ -627,6 +636,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FediverseError as exc:
         return _fail(exc.message)
     except (OperationalError, DBAPIError, OSError) as exc:
+        if is_contention(exc):
+            return _fail(
+                "the database is busy: another process held its write lock too long. Try "
+                "again in a few seconds, or raise [database] busy_timeout_seconds."
+            )
         return _fail(f"cannot use the database: {_first_line(exc)}. Check [database] url.")
     except KeyboardInterrupt:
         return 130

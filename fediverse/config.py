@@ -179,6 +179,14 @@ SETTINGS: tuple[Setting, ...] = (
         "PostgreSQL schema to use (empty: the server's default search_path).",
     ),
     Setting(
+        "database",
+        "busy_timeout_seconds",
+        float,
+        10.0,
+        "How long a write waits for another writer's lock before the request answers 503.",
+        _positive,
+    ),
+    Setting(
         "federation",
         "allow_private_addresses",
         bool,
@@ -240,6 +248,14 @@ SETTINGS: tuple[Setting, ...] = (
         int,
         1_048_576,
         "Largest remote document fetched, in bytes.",
+        _positive,
+    ),
+    Setting(
+        "federation",
+        "failed_fetch_retry_minutes",
+        int,
+        60,
+        "After a fetch of a missing post for a reader fails, wait this long before trying again.",
         _positive,
     ),
     Setting(
@@ -417,6 +433,7 @@ class ServerSettings:
 class DatabaseSettings:
     url: str
     schema: str
+    busy_timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -430,6 +447,7 @@ class FederationSettings:
     max_fetches_per_host: int
     max_fetch_bytes: int
     remote_actor_cache_hours: int
+    failed_fetch_retry_minutes: int = 60
 
 
 @dataclass(frozen=True)

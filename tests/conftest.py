@@ -111,6 +111,15 @@ async def net(tmp_path: Path, database: Database) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
+async def sqlite_net(tmp_path: Path) -> AsyncIterator[Any]:
+    """Yield an empty fake network on SQLite only, for tests whose subject is not the engine."""
+    from tests.fakenet import fakenet
+
+    async with fakenet(tmp_path, Database("sqlite", "")) as network:
+        yield network
+
+
+@pytest.fixture
 async def local_instance(net: Any) -> Any:
     """An instance at https://a.test with one local person, alice."""
     from fediverse.services.actors import NewUser, create_user
@@ -130,12 +139,14 @@ def remote_person(net: Any) -> Any:
 
 def make_config(
     database: Database,
+    /,
     *,
     base_url: str = "https://a.test",
     domain: str | None = None,
     **sections: dict[str, Any],
 ) -> Config:
-    """Build an instance config for tests on the given store."""
+    """Build an instance config for tests on the given store; `sections` add or override
+    settings, `database={...}` included (its url and schema come from `database`)."""
     host = base_url.split("://", 1)[1]
     data: dict[str, Any] = {
         "instance": {"domain": domain or host, "base_url": base_url, "name": f"Test {host}"},

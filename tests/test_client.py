@@ -567,7 +567,7 @@ async def test_post_activity_signs_and_reports_status_headers_and_excerpt(
     assert result.headers["retry-after"] == "30"
     assert result.body_excerpt.startswith("éé")
     assert len(result.body_excerpt) <= 1024
-    assert result.elapsed >= 0
+    assert 0 <= result.elapsed < 10  # seconds, measured around the exchange
     assert not result.ok
 
 

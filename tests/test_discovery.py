@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from fediverse.activitypub.parse import parse_actor
+from fediverse.services import interactions, posts
 from fediverse.services.actors import NewUser, create_group, create_user
 from fediverse.store.tables import Actor, Follow
 from tests.fakenet import FakeNet, Instance
@@ -203,7 +204,8 @@ async def test_unknown_routes_answer_404_json_for_federation_clients(
     async with net.client() as http:
         response = await http.get("https://a.test/users/alice/nothing", headers={"Accept": AP})
     assert response.status_code == 404
-    assert isinstance(response.json()["error"], str)
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.json() == {"error": "Nothing is at /users/alice/nothing."}
 
 
 async def test_posts_and_follower_lists_negotiate_html_and_activitystreams(
@@ -230,3 +232,25 @@ async def test_posts_and_follower_lists_negotiate_html_and_activitystreams(
     assert as_html.headers["content-type"].startswith("text/html")
     assert followers_html.status_code == 200 and "<html" in followers_html.text
     assert followers_json.json()["type"] == "OrderedCollection"
+
+
+async def test_post_counts_are_of_live_posts_anyone_may_read(sqlite_net: FakeNet) -> None:
+    site = await sqlite_net.add_instance("a.test")
+    await create_user(site.ctx, NewUser(username="alice"))
+    await create_user(site.ctx, NewUser(username="bob"))
+    public = await posts.create_post(site.ctx, "alice", posts.NewPost("for everyone"))
+    await posts.create_post(site.ctx, "alice", posts.NewPost("quietly", visibility="unlisted"))
+    await posts.create_post(site.ctx, "alice", posts.NewPost("friends", visibility="followers"))
+    await posts.create_post(site.ctx, "alice", posts.NewPost("@bob psst", visibility="direct"))
+    gone = await posts.create_post(site.ctx, "alice", posts.NewPost("oops"))
+    await posts.delete_post(site.ctx, "alice", gone.post.id)
+    await interactions.boost(site.ctx, "bob", public.post.id)  # a boost is not a post of its own
+    async with sqlite_net.client() as http:
+        counts = [
+            (await http.get(f"https://a.test/nodeinfo/{v}")).json()["usage"]["localPosts"]
+            for v in ("2.0", "2.1")
+        ]
+        instance = (await http.get("https://a.test/api/v1/instance")).json()
+    # The public and the unlisted post: what anyone may read, and nothing else.
+    assert counts == [2, 2]
+    assert instance["stats"]["status_count"] == 2

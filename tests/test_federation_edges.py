@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -219,4 +218,6 @@ async def test_personal_inbox_of_unknown_actor_is_404(
         net, "https://a.test/users/nobody/inbox", follow(remote_person.iri), remote_person.key
     )
     assert response.status_code == 404
-    assert isinstance(response, httpx.Response)
+    assert response.json()["error"] == "No person called 'nobody' on this instance."
+    assert await count(local_instance, InboxItem) == 0
+    assert await count(local_instance, Follow) == 0

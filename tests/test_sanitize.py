@@ -7,6 +7,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -257,6 +258,68 @@ def _fixture_html() -> Iterator[str]:
                 stack.extend(value)
             elif isinstance(value, str) and ("<" in value or "&" in value):
                 yield value
+
+
+# The recorded payloads are real servers' markup and hold no attack; an XSS check over them
+# alone could not fail. So hostile markup is planted in each, at its start, inside its first
+# element and at its end, and must be defused while the server's own text survives.
+FIXTURE_MARKUP = list(dict.fromkeys(value for value in _fixture_html() if "<" in value))
+PLANTED = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(2)>",
+    '<a href="javascript:alert(3)"></a>',
+    '<span onmouseover="alert(4)" style="x:expression(alert(5))"></span>',
+    '<iframe srcdoc="<script>alert(6)</script>"></iframe>',
+]
+
+
+class _Elements(HTMLParser):
+    """Collect the elements and attributes a browser would build from some HTML."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, attrs))
+
+
+def _assert_no_live_markup(output: str) -> None:
+    """Fail if a browser would build a foreign element, attribute or link scheme from it
+    (text inside a quoted attribute value is only text, unlike in a regex over the string)."""
+    parser = _Elements()
+    parser.feed(output)
+    parser.close()
+    for tag, attrs in parser.elements:
+        assert tag in ALLOWED_TAGS, output
+        for name, value in attrs:
+            assert name in _ALLOWED_ATTRIBUTES, output
+            if name == "href":
+                assert value is not None and is_safe_href(value), output
+                assert value.split(":", 1)[0].lower() in ("http", "https", "mailto", "xmpp")
+
+
+def _plant(markup: str, hostile: str) -> str:
+    first_tag_end = markup.find(">") + 1
+    return hostile + markup[:first_tag_end] + hostile + markup[first_tag_end:] + hostile
+
+
+def test_the_recorded_payloads_carry_real_markup() -> None:
+    assert len(FIXTURE_MARKUP) >= 40
+    assert any("<a " in markup and "href=" in markup for markup in FIXTURE_MARKUP)
+
+
+@pytest.mark.parametrize("markup", FIXTURE_MARKUP, ids=range(len(FIXTURE_MARKUP)))
+def test_attacks_planted_in_recorded_markup_are_defused(markup: str) -> None:
+    text = "".join(html_to_text(sanitize_html(markup)).split())
+    assert text, markup
+    for hostile in PLANTED:
+        planted = _plant(markup, hostile)
+        assert VECTORS.search(planted)  # the attack is there to be found
+        output = sanitize_html(planted)
+        _assert_no_live_markup(output)
+        # What is left of the attack is inert text at most; the server's own text is whole.
+        assert text in "".join(html_to_text(output).split()), output
 
 
 IDEMPOTENCE_CASES = [

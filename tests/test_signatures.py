@@ -725,7 +725,8 @@ async def test_date_window(
     headers = signed_post(rsa_key, scheme=scheme, now=NOW + offset)
     resolver = resolver_for(ALICE_KEY, rsa_key.public_key())
     if ok:
-        await verify_request("POST", INBOX, headers, BODY, resolver, now=NOW)
+        verified = await verify_request("POST", INBOX, headers, BODY, resolver, now=NOW)
+        assert (verified.key_id, verified.scheme) == (ALICE_KEY, scheme)
         return
     with pytest.raises(SignatureError) as info:
         await verify_request("POST", INBOX, headers, BODY, resolver, now=NOW)

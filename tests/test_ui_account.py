@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 
 import pytest
 
+from fediverse.services import posts
 from fediverse.services.actors import NewUser, create_user
-from fediverse.ui import pages
 from tests.fakenet import FakeNet, Instance
 from tests.ui_helpers import PASSWORD, browser, csrf_of, signed_in, text_of
 
@@ -209,8 +209,18 @@ async def test_anonymous_pages_and_errors_render(net: FakeNet, site: Instance) -
         assert (await visitor.get("/tags/nothing")).status_code == 200
 
 
-async def test_other_edges_reach_the_pages_they_call() -> None:
-    assert callable(pages.actor_page)
-    assert callable(pages.post_page)
-    assert callable(pages.follow_list_page)
-    assert callable(pages.error_page)
+async def test_other_edges_reach_the_pages_they_call(net: FakeNet, site: Instance) -> None:
+    """The ActivityPub URLs (outbox routes) answer browsers with the pages `ui.pages` exports:
+    actor_page, post_page, follow_list_page and error_page."""
+    published = await posts.create_post(site.ctx, "alice", posts.NewPost("seen by browsers"))
+    async with browser(net, site) as visitor:
+        profile = await visitor.get("/users/alice")
+        post = await visitor.get(f"/objects/{published.post.id}")
+        followers = await visitor.get("/users/alice/followers")
+        missing = await visitor.get("/objects/12345")
+    for page in (profile, post, followers, missing):
+        assert page.headers["Content-Type"].startswith("text/html"), page.headers
+    assert profile.status_code == 200 and '<h1 id="profile-name"' in profile.text
+    assert post.status_code == 200 and "seen by browsers" in text_of(post.text)
+    assert followers.status_code == 200 and "Followers" in text_of(followers.text)
+    assert missing.status_code == 404 and "No post 12345." in text_of(missing.text)

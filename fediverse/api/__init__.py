@@ -18,6 +18,7 @@ from fediverse.api import (
     oauth,
     search,
     statuses,
+    streaming,
     timelines,
 )
 from fediverse.api.auth import count_request
@@ -35,6 +36,7 @@ for area in (
     oauth,
     search,
     statuses,
+    streaming,
     timelines,
 ):
     blueprint.register_blueprint(area.blueprint)

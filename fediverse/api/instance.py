@@ -48,7 +48,7 @@ def _version() -> str:
 
 
 def _streaming_url() -> str:
-    # No streaming API yet; clients that try it get a 404 and fall back to polling.
+    # No streaming API yet; a websocket to it is closed with a reason (`api/streaming.py`).
     scheme, _, rest = current_context().uris.base_url.partition("://")
     return f"{'wss' if scheme == 'https' else 'ws'}://{rest}"
 

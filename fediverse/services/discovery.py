@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from fediverse.errors import NotFound
 from fediverse.services.context import Context
 from fediverse.services.registration import get_mode
+from fediverse.services.visibility import visible_to
 from fediverse.store import actors as actor_queries
-from fediverse.store import outbox as outbox_queries
-from fediverse.store.tables import Actor
+from fediverse.store.tables import Actor, Post
 from fediverse.store.types import utcnow
 
 
@@ -59,8 +62,19 @@ async def instance_usage(ctx: Context) -> Usage:
             users_active_halfyear=await actor_queries.count_active_users_since(
                 session, now - timedelta(days=180)
             ),
-            local_posts=await outbox_queries.count_local_posts(session),
+            local_posts=await _count_local_posts(session),
         )
+
+
+async def _count_local_posts(session: AsyncSession) -> int:
+    """Count this instance's live posts that anyone may read (the one visibility rule): what
+    NodeInfo's localPosts and the instance's status_count may tell a stranger."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Post)
+        .where(Post.local.is_(True), Post.boost_of_id.is_(None), visible_to(None))
+    )
+    return int(count or 0)
 
 
 async def registrations_open(ctx: Context) -> bool:

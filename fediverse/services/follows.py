@@ -35,6 +35,8 @@ class FollowResult:
     follow_id: int
     state: str
     followee_uri: str
+    # False when the follow (or the request) existed before this call.
+    created: bool = True
 
 
 def _personal_inbox(actor: Actor) -> str:
@@ -82,7 +84,7 @@ async def follow(ctx: Context, follower_name: str, target: str) -> FollowResult:
             raise Unprocessable("An account cannot follow itself.")
         existing = await _find_follow(session, follower.id, followee.id)
         if existing is not None:
-            return FollowResult(existing.id, existing.state, followee.uri)
+            return FollowResult(existing.id, existing.state, followee.uri, created=False)
         if await _blocked_between(session, follower.id, followee.id):
             raise Conflict(f"{followee.uri} and {follower_name} have blocked one another.")
         activity_id = new_id()

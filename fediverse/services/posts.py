@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fediverse.activitypub.builders import build_create, build_delete, build_update
 from fediverse.activitypub.sanitize import html_to_text
 from fediverse.activitypub.vocab import PUBLIC
-from fediverse.errors import FediverseError, Forbidden, Gone, NotFound, Unprocessable
+from fediverse.errors import Forbidden, Gone, NotFound, Unprocessable
 from fediverse.ids import new_id
 from fediverse.outbox.audience import FanOut, add_addressed_actors, followers_fan_out
 from fediverse.outbox.publish import publish_fan_out
@@ -367,13 +367,6 @@ MAX_THREAD = 200
 MAX_THREAD_FETCHES = 10
 
 
-async def _fetch_parent(ctx: Context, uri: str) -> Post | None:
-    try:
-        return await remote_posts.fetch_post(ctx, uri)
-    except FediverseError:
-        return None
-
-
 async def thread(
     ctx: Context, post_id: int, viewer_actor_id: int | None
 ) -> tuple[list[Post], list[Post]]:
@@ -386,9 +379,10 @@ async def thread(
         while current.in_reply_to_uri and len(ancestors) < MAX_THREAD:
             parent = await session.scalar(select(Post).where(Post.uri == current.in_reply_to_uri))
             if parent is None and fetches < MAX_THREAD_FETCHES:
-                # A parent we never received: fetch it from its server now (threads on demand).
+                # A parent we never received: fetch it from its server now (threads on demand),
+                # unless a reader's fetch of it failed lately.
                 fetches += 1
-                parent = await _fetch_parent(ctx, current.in_reply_to_uri)
+                parent = await remote_posts.fetch_post_for_reader(ctx, current.in_reply_to_uri)
             if parent is None:
                 break
             if await can_see(session, parent, viewer_actor_id):

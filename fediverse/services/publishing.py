@@ -12,6 +12,7 @@ from fediverse.activitypub.collections import (
 )
 from fediverse.errors import NotFound
 from fediverse.services.context import Context
+from fediverse.services.visibility import activity_visible_to_anyone
 from fediverse.store import actors as actor_queries
 from fediverse.store import follows as follow_queries
 from fediverse.store import outbox as outbox_queries
@@ -44,9 +45,14 @@ HANDSHAKE_TYPES = frozenset({"Follow", "Accept", "Reject", "Undo"})
 
 async def load_activity(ctx: Context, activity_id: int) -> dict[str, Any]:
     """Return one of our published activities that anyone may read."""
+    anyone = activity_visible_to_anyone()
     async with ctx.sessions() as session:
         row = await outbox_queries.get_by_id(session, activity_id)
-    if row is None or not (row.public or row.type in HANDSHAKE_TYPES):
+        readable = row is not None and (
+            row.type in HANDSHAKE_TYPES
+            or (row.public and await outbox_queries.matches(session, row.id, anyone))
+        )
+    if row is None or not readable:
         raise NotFound(f"No activity {activity_id} here.")
     payload: dict[str, Any] = row.payload
     return payload
@@ -65,10 +71,11 @@ async def render_collection(ctx: Context, actor: Actor, req: CollectionRequest) 
         return head
     async with ctx.sessions() as session:
         if req.name == "outbox":
-            total = await outbox_queries.count_public(session, actor.id)
+            anyone = activity_visible_to_anyone()
+            total = await outbox_queries.count_public(session, actor.id, readable=anyone)
             rows = (
                 await outbox_queries.page_public(
-                    session, actor.id, max_id=req.max_id, limit=PAGE_SIZE
+                    session, actor.id, max_id=req.max_id, limit=PAGE_SIZE, readable=anyone
                 )
                 if req.page
                 else []

@@ -6,9 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from fediverse.activitypub.parse import ActivityDoc
+from fediverse.errors import Forbidden
 from fediverse.ids import id_at
 from fediverse.services import notifications, remote_posts
 from fediverse.services.context import Context
+from fediverse.services.visibility import PUBLIC_VISIBILITIES
 from fediverse.store import posts as post_queries
 from fediverse.store.follows import ACCEPTED
 from fediverse.store.tables import Actor, Follow, Like, Post
@@ -93,6 +95,9 @@ async def receive_announce(
         target = await session.get(Post, fetched.id)
         if target is None or target.deleted_at is not None:
             return False
+        if target.visibility not in PUBLIC_VISIBILITIES:
+            # Only its author's addressees may read it; a boost must not widen that audience.
+            raise Forbidden(f"{target_iri} is not public, so it cannot be boosted.")
         session.add(
             Post(
                 id=id_at(activity.published or utcnow()),
@@ -102,7 +107,7 @@ async def receive_announce(
                 local=False,
                 type="Announce",
                 boost_of_id=target.id,
-                visibility="public",
+                visibility=remote_posts.visibility_of_addressing(activity.to, activity.cc, actor),
                 to=list(activity.to),
                 cc=list(activity.cc),
                 published_at=activity.published or utcnow(),

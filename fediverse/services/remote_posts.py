@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -18,10 +19,11 @@ from fediverse.activitypub.client import FetchError
 from fediverse.activitypub.origin import host_of
 from fediverse.activitypub.parse import ObjectDoc, ParseError, parse_object
 from fediverse.activitypub.vocab import PUBLIC_ALIASES
-from fediverse.errors import NotFound, Unprocessable
+from fediverse.errors import FediverseError, NotFound, Unprocessable
 from fediverse.ids import id_at
 from fediverse.services import groups, notifications, remote_actors
 from fediverse.services.context import Context
+from fediverse.store import fetch_attempts
 from fediverse.store import posts as post_queries
 from fediverse.store.follows import ACCEPTED
 from fediverse.store.tables import Actor, Follow, Mention, Post, PostEdit, PostTag
@@ -36,7 +38,12 @@ STORED_TYPES = frozenset(
 
 def visibility_of(doc: ObjectDoc, author: Actor) -> str:
     """Derive Mastodon's visibility from an object's addressing."""
-    to, cc = set(doc.to), set(doc.cc)
+    return visibility_of_addressing(doc.to, doc.cc, author)
+
+
+def visibility_of_addressing(to_iris: Sequence[str], cc_iris: Sequence[str], author: Actor) -> str:
+    """Derive Mastodon's visibility from `to` and `cc` (of an object or an Announce)."""
+    to, cc = set(to_iris), set(cc_iris)
     if to & PUBLIC_ALIASES:
         return "public"
     if cc & PUBLIC_ALIASES:
@@ -183,6 +190,34 @@ async def fetch_post(ctx: Context, iri: str) -> Post:
     stored = await store_post(ctx, doc, author, force=True)
     assert stored is not None
     return stored
+
+
+async def fetch_post_for_reader(ctx: Context, iri: str) -> Post | None:
+    """Return a post by IRI for someone reading a thread: stored, or fetched now; None when it
+    cannot be had. Its server is asked at most once per `failed_fetch_retry_minutes`, however
+    many readers (anonymous ones included) ask: a failure is remembered until then."""
+    now = utcnow()
+    async with ctx.sessions() as session:
+        known = await session.scalar(select(Post).where(Post.uri == iri))
+        if known is not None or await fetch_attempts.waiting(session, iri, now=now):
+            return known
+        retry_at = now + timedelta(minutes=ctx.config.federation.failed_fetch_retry_minutes)
+        claimed = await fetch_attempts.claim(session, iri, now=now, until=retry_at)
+        await session.commit()
+    if not claimed:
+        return None  # another reader's fetch is in flight, or just failed
+    try:
+        post = await fetch_post(ctx, iri)
+    except FediverseError as exc:
+        log.info("fetch for a reader failed", extra={"uri": iri, "reason": exc.message})
+        async with ctx.sessions() as session:
+            await fetch_attempts.record_failure(session, iri, exc.message)
+            await session.commit()
+        return None
+    async with ctx.sessions() as session:
+        await fetch_attempts.forget(session, iri)
+        await session.commit()
+    return post
 
 
 async def apply_update(ctx: Context, doc: ObjectDoc, actor: Actor) -> bool:

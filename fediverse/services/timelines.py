@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from fediverse.services.context import Context
 from fediverse.services.visibility import visible_to
@@ -57,19 +56,6 @@ def _paged(query: Select[Any], page: Page) -> Select[Any]:
     if page.min_id is not None:
         return query.where(Post.id > page.min_id).order_by(Post.id.asc()).limit(limit)
     return query.order_by(Post.id.desc()).limit(limit)
-
-
-def _live_and_visible(viewer_id: int | None) -> list[ColumnElement[bool]]:
-    """Conditions shared by every timeline: not deleted, visible, and a boost only of a post the
-    viewer may see."""
-    boosted = aliased(Post)
-    boost_ok = or_(
-        Post.boost_of_id.is_(None),
-        select(boosted.id)
-        .where(and_(boosted.id == Post.boost_of_id, boosted.deleted_at.is_(None)))
-        .exists(),
-    )
-    return [Post.deleted_at.is_(None), visible_to(viewer_id), boost_ok]
 
 
 async def _entries(
@@ -169,7 +155,7 @@ async def home(ctx: Context, viewer_actor_id: int, page: Page) -> list[TimelineE
     )
     query = select(Post).where(
         or_(Post.author_id == viewer_actor_id, Post.author_id.in_(followed)),
-        *_live_and_visible(viewer_actor_id),
+        visible_to(viewer_actor_id),
     )
     async with ctx.sessions() as session:
         posts = (await session.scalars(_paged(query, page))).all()
@@ -181,7 +167,7 @@ async def public(
 ) -> list[TimelineEntry]:
     """Return public posts (not boosts), all known or only this instance's."""
     query = select(Post).where(
-        Post.visibility == "public", Post.boost_of_id.is_(None), Post.deleted_at.is_(None)
+        Post.visibility == "public", Post.boost_of_id.is_(None), visible_to(None)
     )
     if local_only:
         query = query.where(Post.local.is_(True))
@@ -200,7 +186,7 @@ async def tag(
         .where(
             PostTag.tag == name.lower().lstrip("#"),
             Post.visibility == "public",
-            Post.deleted_at.is_(None),
+            visible_to(None),
         )
     )
     async with ctx.sessions() as session:
@@ -216,7 +202,7 @@ async def profile(
     exclude_replies: bool = False,
 ) -> list[TimelineEntry]:
     """Return one actor's posts and boosts that the viewer may see."""
-    query = select(Post).where(Post.author_id == actor_id, *_live_and_visible(viewer_actor_id))
+    query = select(Post).where(Post.author_id == actor_id, visible_to(viewer_actor_id))
     if exclude_replies:
         query = query.where(Post.in_reply_to_uri.is_(None))
     async with ctx.sessions() as session:

@@ -585,3 +585,21 @@ class Media(Base):
     height: Mapped[int] = mapped_column(Integer)
     size_bytes: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FetchAttempt(Base):
+    """A fetch of a missing remote post made on a reader's behalf (a thread's parent).
+
+    While `not_before` is in the future the post is not fetched again: the attempt is in
+    flight, or it failed (a negative cache), so however many people view a thread the third
+    party gets at most one request per expiry. A successful fetch deletes the row.
+    """
+
+    __tablename__ = "fetch_attempts"
+
+    uri: Mapped[str] = mapped_column(IRI, primary_key=True)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_fetch_attempts_not_before", "not_before"),)
