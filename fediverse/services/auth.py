@@ -6,6 +6,8 @@
   cookie is HTTP-only, SameSite=Lax, and Secure (with the `__Host-` prefix) on https.
 - Every form POST of a signed-in browser carries the session's CSRF token (`check_csrf`).
   Forms shown before sign-in use a double-submit token (`new_form_token`/`check_form_token`).
+  `check_request_token` picks between them: once signed in, only the session's token counts,
+  and the edges drop the pre-sign-in cookie at sign-in, so that pair dies with it.
 
 The edges set and read the cookie as `session_cookie(ctx)` describes; nothing here knows HTTP.
 """
@@ -262,6 +264,20 @@ async def sign_out(ctx: Context, cookie_value: str | None) -> None:
 def check_csrf(signed_in: SignedIn, submitted: str | None) -> None:
     """Refuse a form POST whose CSRF token is not the session's (raise Forbidden)."""
     check_form_token(signed_in.csrf_token, submitted)
+
+
+def check_request_token(
+    signed_in: SignedIn | None, submitted: str | None, *, form_cookie_value: str | None
+) -> None:
+    """Refuse a form POST without the token its sender's state calls for (raise Forbidden).
+
+    A signed-in browser must send its session's own token: a pre-sign-in pair (form cookie and
+    field) proves nothing about the session, so it is refused even when it matches.
+    """
+    if signed_in is not None:
+        check_csrf(signed_in, submitted)
+    else:
+        check_form_token(form_cookie_value, submitted)
 
 
 def new_form_token() -> str:

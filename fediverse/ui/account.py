@@ -49,6 +49,8 @@ async def sign_in_answer() -> Response:
         return await _sign_in_form(
             next_path=next_path, username=username, message=error.message, status=error.status
         )
+    # Signing in again replaces the browser's session: end the one it had, if any.
+    await auth.sign_out(current_context(), session_cookie_value())
     response = forms.redirect(next_path)
     start_session(response, grant)
     return response
