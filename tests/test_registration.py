@@ -147,3 +147,38 @@ async def test_changing_the_password_signs_out_other_sessions(
     )
     assert await auth.session_for(ctx, laptop.cookie_value) is not None
     assert await auth.session_for(ctx, phone.cookie_value) is None
+
+
+async def test_changing_the_password_revokes_every_api_token(
+    net: FakeNet, local_instance: Instance
+) -> None:
+    from fediverse.services import oauth
+
+    ctx = local_instance.ctx
+    await registration.set_mode(ctx, "open")
+    await registration.apply(ctx, application("ola"))
+    script = (await oauth.create_token(ctx, "ola", "read")).access_token
+    app_made = await oauth.register_app(
+        ctx, name="Phone", redirect_uris="urn:ietf:wg:oauth:2.0:oob", scopes="read", website=None
+    )
+    request = await oauth.check_authorization(
+        ctx, client_id=app_made.app.client_id, redirect_uri=None, response_type="code",
+        scope="read", state=None, code_challenge=None, code_challenge_method=None,
+    )  # fmt: skip
+    user_id = (await oauth.authenticate(ctx, script)).user_id  # type: ignore[union-attr]
+    code = await oauth.create_code(ctx, request, user_id)
+    phone = await oauth.exchange_code(
+        ctx, app_made.app, code=code, redirect_uri=None, code_verifier=None
+    )
+    others = (await oauth.create_token(ctx, "alice", "read")).access_token
+    assert await oauth.authenticate(ctx, phone.access_token) is not None
+
+    changed = await change_password(ctx, "ola", "a long password", "a brand new password")
+    assert await oauth.authenticate(ctx, script) is None
+    assert await oauth.authenticate(ctx, phone.access_token) is None
+    # Only this account's tokens.
+    assert await oauth.authenticate(ctx, others) is not None
+    assert changed.tokens_revoked == 2
+    # Changing it again has nothing left to revoke.
+    again = await change_password(ctx, "ola", "a brand new password", "yet another password")
+    assert again.tokens_revoked == 0

@@ -394,6 +394,16 @@ async def revoke(ctx: Context, app: OAuthApp, token: str | None) -> None:
         await session.commit()
 
 
+async def revoke_tokens_of_user(session: AsyncSession, user_id: int) -> int:
+    """Revoke every live token of an account, in the caller's transaction; return how many."""
+    result = await session.execute(
+        update(OAuthToken)
+        .where(OAuthToken.user_id == user_id, OAuthToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def authenticate(ctx: Context, token: str) -> Grant | None:
     """Return what a bearer token grants, or None when it is unknown, revoked or its account
     can no longer use it."""
