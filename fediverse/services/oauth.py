@@ -2,8 +2,10 @@
 
 Client secrets, codes and tokens are random 256-bit strings handed out once; only their SHA-256
 is stored, so a copy of the database lets nobody act as an app or a person. Codes live ten
-minutes and work once. The rules follow RFC 6749 (OAuth 2.0), RFC 7636 (PKCE, S256 only, as
-Mastodon 4.3) and RFC 7009 (revocation); scope names are Mastodon's.
+minutes and work once; a token remembers the code it was bought with, so a code presented a
+second time (it leaked) revokes that token. A redirect URI named at authorisation must be
+repeated exactly at the token endpoint. The rules follow RFC 6749 (OAuth 2.0), RFC 7636 (PKCE,
+S256 only, as Mastodon 4.3) and RFC 7009 (revocation); scope names are Mastodon's.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from collections.abc import Iterable
@@ -27,6 +30,8 @@ from fediverse.services.context import Context
 from fediverse.store import actors as actor_queries
 from fediverse.store.tables import Actor, OAuthApp, OAuthCode, OAuthToken, User
 from fediverse.store.types import utcnow
+
+log = logging.getLogger(__name__)
 
 OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"
 CODE_LIFETIME = timedelta(minutes=10)
@@ -81,6 +86,8 @@ class AuthorizationRequest:
 
     app: OAuthApp
     redirect_uri: str
+    # False when the request left redirect_uri out (the app registered only one).
+    redirect_uri_given: bool
     scopes: tuple[str, ...]
     state: str | None
     code_challenge: str | None
@@ -261,7 +268,8 @@ async def check_authorization(
         raise OAuthError(
             "invalid_redirect_uri", "redirect_uri is not one the app registered.", status=400
         )
-    request = AuthorizationRequest(app, chosen, (), state, None)
+    given = bool(redirect_uri)
+    request = AuthorizationRequest(app, chosen, given, (), state, None)
     if response_type != "code":
         raise RedirectableError(request, "unsupported_response_type", "Only response_type=code.")
     try:
@@ -275,7 +283,7 @@ async def check_authorization(
             )
         if not re.fullmatch(r"[A-Za-z0-9_-]{43}", code_challenge):
             raise RedirectableError(request, "invalid_request", "Malformed code_challenge.")
-    return AuthorizationRequest(app, chosen, scopes, state, code_challenge)
+    return AuthorizationRequest(app, chosen, given, scopes, state, code_challenge)
 
 
 async def create_code(ctx: Context, request: AuthorizationRequest, user_id: int) -> str:
@@ -289,6 +297,7 @@ async def create_code(ctx: Context, request: AuthorizationRequest, user_id: int)
                 user_id=user_id,
                 scopes=" ".join(request.scopes),
                 redirect_uri=request.redirect_uri,
+                redirect_uri_given=request.redirect_uri_given,
                 code_challenge=request.code_challenge,
                 code_challenge_method="S256" if request.code_challenge else None,
                 expires_at=utcnow() + CODE_LIFETIME,
@@ -313,37 +322,85 @@ async def exchange_code(
     redirect_uri: str | None,
     code_verifier: str | None,
 ) -> IssuedToken:
-    """Trade an authorisation code for a token (once: the code is deleted as it is used)."""
+    """Trade an authorisation code for a token (once: the code is deleted as it is used).
+
+    A code that comes back after it was used has leaked: the token it bought is revoked
+    (RFC 6749 §4.1.2) and the request refused.
+    """
     invalid = OAuthError("invalid_grant", "The authorization code is invalid, used or expired.")
     if not code:
         raise invalid
+    code_hash = digest(code)
     async with ctx.sessions() as session:
-        row = await session.get(OAuthCode, digest(code))
-        if row is None or row.app_id != app.id:
+        row = await session.get(OAuthCode, code_hash)
+        if row is None:
+            await _revoke_tokens_bought_with(session, code_hash)
+            raise invalid
+        if row.app_id != app.id:
             raise invalid
         # Delete first and check that we were the one who did: two concurrent exchanges of
-        # one code cannot both win.
-        result = await session.execute(
-            delete(OAuthCode).where(OAuthCode.code_hash == row.code_hash)
-        )
+        # one code cannot both win, and the loser revokes what the winner got.
+        result = await session.execute(delete(OAuthCode).where(OAuthCode.code_hash == code_hash))
         if getattr(result, "rowcount", 0) != 1:
+            await session.rollback()
+            await _revoke_tokens_bought_with(session, code_hash)
             raise invalid
-        if row.expires_at <= utcnow():
+        problem = _problem_with(row, redirect_uri, code_verifier)
+        if problem is not None:
+            # The code is burnt all the same: a wrong guess must not leave it for a second try.
             await session.commit()
-            raise invalid
-        if (redirect_uri or row.redirect_uri) != row.redirect_uri:
-            await session.commit()
-            raise OAuthError("invalid_grant", "redirect_uri differs from the authorization's.")
-        if row.code_challenge is not None and not _pkce_matches(row.code_challenge, code_verifier):
-            await session.commit()
-            raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge.")
-        issued = _add_token(session, app.id, row.user_id, tuple(row.scopes.split()))
+            raise problem
+        issued = _add_token(
+            session, app.id, row.user_id, tuple(row.scopes.split()), code_hash=code_hash
+        )
         await session.commit()
     return issued
 
 
+def _problem_with(
+    row: OAuthCode, redirect_uri: str | None, code_verifier: str | None
+) -> OAuthError | None:
+    """Return why a code (just taken from the store) buys no token, or None when it does."""
+    if row.expires_at <= utcnow():
+        return OAuthError("invalid_grant", "The authorization code is invalid, used or expired.")
+    if redirect_uri is None and row.redirect_uri_given:
+        return OAuthError(
+            "invalid_grant",
+            "redirect_uri is required: the authorization request named one (RFC 6749 §4.1.3).",
+        )
+    if redirect_uri is not None and redirect_uri != row.redirect_uri:
+        return OAuthError("invalid_grant", "redirect_uri differs from the authorization's.")
+    if row.code_challenge is not None and not _pkce_matches(row.code_challenge, code_verifier):
+        return OAuthError("invalid_grant", "code_verifier does not match the code_challenge.")
+    return None
+
+
+async def _revoke_tokens_bought_with(session: AsyncSession, code_hash: str) -> None:
+    """Revoke the token a used code bought, if any (a lookup first: most unknown codes are
+    plain garbage, which must not cost a write)."""
+    bought = await session.scalar(
+        select(OAuthToken.id).where(
+            OAuthToken.code_hash == code_hash, OAuthToken.revoked_at.is_(None)
+        )
+    )
+    if bought is None:
+        return
+    await session.execute(
+        update(OAuthToken).where(OAuthToken.id == bought).values(revoked_at=utcnow())
+    )
+    await session.commit()
+    log.warning(
+        "authorization code reused: revoked the token it bought", extra={"token_id": bought}
+    )
+
+
 def _add_token(
-    session: AsyncSession, app_id: int | None, user_id: int, scopes: tuple[str, ...]
+    session: AsyncSession,
+    app_id: int | None,
+    user_id: int,
+    scopes: tuple[str, ...],
+    *,
+    code_hash: str | None = None,
 ) -> IssuedToken:
     raw = _new_secret()
     now = utcnow()
@@ -355,6 +412,7 @@ def _add_token(
             user_id=user_id,
             scopes=" ".join(scopes),
             created_at=now,
+            code_hash=code_hash,
         )
     )
     return IssuedToken(raw, scopes, now)

@@ -453,6 +453,9 @@ class OAuthCode(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
     scopes: Mapped[str] = mapped_column(String(1024))
     redirect_uri: Mapped[str] = mapped_column(Text)
+    # Whether the authorisation request named redirect_uri; then the token request must repeat
+    # it exactly (RFC 6749 §4.1.3).
+    redirect_uri_given: Mapped[bool] = mapped_column(Boolean, default=False)
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     code_challenge_method: Mapped[str | None] = mapped_column(String(16))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -474,6 +477,11 @@ class OAuthToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The SHA-256 of the authorisation code this token was bought with: a reused code revokes
+    # the token (RFC 6749 §4.1.2).
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_oauth_tokens_code_hash", "code_hash"),)
 
 
 class WebSession(Base):
