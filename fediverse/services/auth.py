@@ -49,6 +49,7 @@ class RateRule:
 ACCOUNT_RULE = RateRule(5, timedelta(minutes=15))
 ADDRESS_RULE = RateRule(20, timedelta(minutes=15))
 SIGN_IN_FAILED = "Wrong username or password."
+CANNOT_SIGN_IN = "This account cannot sign in (it is awaiting approval or was closed)."
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,14 @@ def form_cookie(ctx: Context) -> CookieSpec:
         max_age=3600,
         same_site="Strict",
     )
+
+
+def may_sign_in(user: User, actor: Actor) -> bool:
+    """Tell whether an account may hold a session or a token: approved and not closed.
+
+    Every way in (password, session cookie, code exchange, bearer token) asks this one rule.
+    """
+    return user.approved and actor.deleted_at is None
 
 
 def _digest(value: str) -> str:
@@ -193,8 +202,8 @@ async def sign_in(
         for key, rule in keys:
             await _count_failure(ctx, key, rule)
         raise Unauthorized(SIGN_IN_FAILED)
-    if not user.approved or actor.deleted_at is not None:
-        raise Forbidden("This account cannot sign in (it is awaiting approval or was closed).")
+    if not may_sign_in(user, actor):
+        raise Forbidden(CANNOT_SIGN_IN)
     cookie_value, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = utcnow()
     async with ctx.sessions() as session:
@@ -235,7 +244,7 @@ async def session_for(ctx: Context, cookie_value: str | None) -> SignedIn | None
             return None
         web_session, user, actor = row
         now = utcnow()
-        if web_session.expires_at <= now or not user.approved or actor.deleted_at is not None:
+        if web_session.expires_at <= now or not may_sign_in(user, actor):
             return None
         if now - web_session.last_seen_at > LAST_SEEN_PRECISION:
             web_session.last_seen_at = now

@@ -24,8 +24,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fediverse.errors import FediverseError, NotFound
+from fediverse.errors import FediverseError, Forbidden, NotFound
 from fediverse.ids import new_id
+from fediverse.services.auth import CANNOT_SIGN_IN, may_sign_in
 from fediverse.services.context import Context
 from fediverse.store import actors as actor_queries
 from fediverse.store.tables import Actor, OAuthApp, OAuthCode, OAuthToken, User
@@ -346,6 +347,8 @@ async def exchange_code(
             await _revoke_tokens_bought_with(session, code_hash)
             raise invalid
         problem = _problem_with(row, redirect_uri, code_verifier)
+        if problem is None and not await _account_may_sign_in(session, row.user_id):
+            problem = OAuthError("invalid_grant", CANNOT_SIGN_IN)
         if problem is not None:
             # The code is burnt all the same: a wrong guess must not leave it for a second try.
             await session.commit()
@@ -373,6 +376,15 @@ def _problem_with(
     if row.code_challenge is not None and not _pkce_matches(row.code_challenge, code_verifier):
         return OAuthError("invalid_grant", "code_verifier does not match the code_challenge.")
     return None
+
+
+async def _account_may_sign_in(session: AsyncSession, user_id: int) -> bool:
+    row = (
+        await session.execute(
+            select(User, Actor).join(Actor, Actor.id == User.actor_id).where(User.id == user_id)
+        )
+    ).first()
+    return row is not None and may_sign_in(row[0], row[1])
 
 
 async def _revoke_tokens_bought_with(session: AsyncSession, code_hash: str) -> None:
@@ -428,8 +440,10 @@ async def create_token(ctx: Context, username: str, scopes: str | None) -> Issue
             if actor is not None and actor.deleted_at is None
             else None
         )
-        if user is None:
+        if user is None or actor is None:
             raise NotFound(f"No local user called {username!r}.")
+        if not may_sign_in(user, actor):
+            raise Forbidden(f"{username!r} is awaiting approval or was closed: no token.")
         issued = _add_token(session, None, user.id, scope_names)
         await session.commit()
     return issued
@@ -479,7 +493,7 @@ async def authenticate(ctx: Context, token: str) -> Grant | None:
         if row is None:
             return None
         token_row, user, actor = row
-        if token_row.revoked_at is not None or not user.approved or actor.deleted_at is not None:
+        if token_row.revoked_at is not None or not may_sign_in(user, actor):
             return None
         now = utcnow()
         if token_row.last_used_at is None or now - token_row.last_used_at > LAST_USED_PRECISION:
