@@ -5,14 +5,14 @@ The same decisions can be made from the command line (`fediverse registrations .
 
 from __future__ import annotations
 
-from quart import Blueprint, Response
+from quart import Blueprint, Response, request
 
 from fediverse.errors import Forbidden
 from fediverse.services import registration
 from fediverse.services.auth import SignedIn
 from fediverse.services.registration import MODES
 from fediverse.ui import forms, render
-from fediverse.ui.session import require_viewer
+from fediverse.ui.session import SignInRequired, current_viewer
 from fediverse.web import current_context
 
 blueprint = Blueprint("admin", __name__)
@@ -26,9 +26,13 @@ MODE_LABELS = {
 
 
 async def _require_admin() -> SignedIn:
-    viewer = await require_viewer()
-    if not viewer.is_admin:
-        raise Forbidden("Only admins can see the registration desk.")
+    """Return the signed-in admin, or refuse: a visitor asking for a page is sent to sign in
+    (and brought back); any other request, a signed-in non-admin included, gets 403."""
+    viewer = await current_viewer()
+    if viewer is None and request.method == "GET":
+        raise SignInRequired()
+    if viewer is None or not viewer.is_admin:
+        raise Forbidden("Only admins can use the registration desk; sign in as an admin.")
     return viewer
 
 
