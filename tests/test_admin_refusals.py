@@ -1,8 +1,8 @@
 """Every admin action refuses everyone else, at the POST itself and not only on the page.
 
 Each POST is sent directly, with a valid CSRF token (so the refusal is the admin check, not the
-CSRF check), by a signed-in member and by an anonymous visitor: 403, and nothing changes. These
-test HTTP rules, not storage, so they run on SQLite only.
+CSRF check), by a signed-in member, a moderator and an anonymous visitor: 403, and nothing
+changes. These test HTTP rules, not storage, so they run on SQLite only.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fediverse.services import registration
+from fediverse.services import invites, registration, roles
 from fediverse.services.actors import NewUser, create_user
 from tests.conftest import Database
 from tests.fakenet import FakeNet, Instance
@@ -22,6 +22,7 @@ ADMIN_POSTS = [
     ("/admin/registrations/mode", {"mode": "open"}),
     ("/admin/registrations/approve", {"username": "ada"}),
     ("/admin/registrations/reject", {"username": "ada"}),
+    ("/admin/registrations/invites", {"who": "members", "per_member": "50"}),
 ]
 
 
@@ -42,15 +43,15 @@ async def site(net: FakeNet) -> Instance:
     return instance
 
 
-async def _state(site: Instance) -> tuple[str, list[str]]:
-    """Return what the admin actions change: the mode and who waits."""
+async def _state(site: Instance) -> tuple[str, list[str], invites.InvitePolicy]:
+    """Return what the admin actions change: the mode, who waits, and who may invite."""
     pending = [request.username for request in await registration.list_pending(site.ctx)]
-    return await registration.get_mode(site.ctx), pending
+    return await registration.get_mode(site.ctx), pending, await invites.get_policy(site.ctx)
 
 
 async def _refused_everywhere(site: Instance, person: Browser, token: str) -> None:
     before = await _state(site)
-    assert before == ("approval", ["ada"])
+    assert before == ("approval", ["ada"], invites.InvitePolicy())
     for action, fields in ADMIN_POSTS:
         answer = await person.client.post(action, data={"csrf_token": token, **fields})
         assert answer.status_code == 403, (action, answer.status_code, answer.text)
@@ -58,8 +59,13 @@ async def _refused_everywhere(site: Instance, person: Browser, token: str) -> No
         assert await _state(site) == before, action
 
 
-async def test_a_member_is_refused_every_admin_post(net: FakeNet, site: Instance) -> None:
-    async with signed_in(net, site, "member") as member:
+@pytest.mark.parametrize("role", ["member", "moderator"])
+async def test_a_member_or_moderator_is_refused_every_admin_post(
+    net: FakeNet, site: Instance, role: str
+) -> None:
+    await create_user(site.ctx, NewUser(username="member", password=PASSWORD))
+    await roles.set_role(site.ctx, "member", role)
+    async with signed_in(net, site, "member", create=False) as member:
         token = csrf_of((await member.get("/settings/profile")).text)
         await _refused_everywhere(site, member, token)
 
@@ -78,7 +84,7 @@ async def test_the_same_posts_work_for_an_admin(net: FakeNet, site: Instance) ->
     await create_user(site.ctx, NewUser(username="root_ann", password=PASSWORD, is_admin=True))
     async with signed_in(net, site, "root_ann", create=False) as admin:
         token = csrf_of((await admin.get("/admin/registrations")).text)
-        for action, fields in ADMIN_POSTS[:2]:
+        for action, fields in ADMIN_POSTS[:2] + ADMIN_POSTS[3:]:
             answer = await admin.client.post(action, data={"csrf_token": token, **fields})
             assert answer.status_code == 303, (action, answer.text)
-    assert await _state(site) == ("open", [])
+    assert await _state(site) == ("open", [], invites.InvitePolicy("members", 50))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from fediverse.cli import main
 from tests.conftest import REPO_ROOT
 
 
@@ -118,3 +121,70 @@ def test_config_from_environment(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "data" / "fediverse.sqlite3").exists()
+
+
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_here(instance_dir: Path, capsys: pytest.CaptureFixture[str], *args: str) -> Ran:
+    """Run a command in this process (the same `main` the console script calls): the commands
+    below need no fresh interpreter, and sparing one per call keeps the suite fast."""
+    try:
+        code = main(["--config", str(instance_dir / "instance.toml"), *args])
+    except SystemExit as exit_:  # argparse refusing the arguments
+        code = int(exit_.code or 0)
+    captured = capsys.readouterr()
+    return Ran(code, captured.out, captured.err)
+
+
+def test_invites_roles_and_the_invite_policy(
+    instance_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def cli(*args: str) -> Ran:
+        return run_here(instance_dir, capsys, *args)
+
+    assert cli("users", "create", "mia").returncode == 0
+    policy = cli("registrations", "invites-policy")
+    assert policy.returncode == 0, policy.stderr
+    assert policy.stdout.strip() == (
+        "Moderators and admins can invite people (members, if allowed, up to 3 usable links each)."
+    )
+    changed = cli("registrations", "invites-policy", "--who", "members",
+                  "--per-member", "2")  # fmt: skip
+    assert changed.stdout.strip() == (
+        "Every member can invite people, up to 2 usable links each "
+        "(moderators and admins without a cap)."
+    )
+    too_many = cli("registrations", "invites-policy", "--per-member", "1000")
+    assert too_many.returncode == 1 and "from 0 to 100" in too_many.stderr
+    bad_who = cli("registrations", "invites-policy", "--who", "everyone")
+    assert bad_who.returncode == 2 and "invalid choice: 'everyone'" in bad_who.stderr
+
+    role = cli("users", "role", "mia", "moderator")
+    assert role.returncode == 0 and role.stdout.strip() == "@mia is now a moderator."
+    assert cli("users", "role", "mia").stdout.strip() == "@mia is a moderator."
+    listed_users = cli("users", "list").stdout
+    assert re.search(r"^mia\s+-\s+moderator\s", listed_users, re.MULTILINE), listed_users
+    assert cli("users", "role", "ghost", "admin").returncode == 1
+
+    # The operator's invites are not bound by the policy (any limits, or none).
+    created = cli("invites", "create", "--by", "mia", "--max-uses", "0",
+                  "--expires-days", "0")  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert "/join?invite=" in created.stdout and "unlimited uses, never expires" in created.stdout
+    assert cli("invites", "create", "--max-uses", "-2").returncode == 1
+    listed = cli("invites", "list")
+    assert listed.returncode == 0
+    [header, row] = listed.stdout.strip().splitlines()
+    assert header.split() == ["id", "state", "by", "uses", "expires", "created"]
+    invite_id, state, by, uses, expires = row.split()[:5]
+    assert (state, by, uses, expires) == ("usable", "mia", "0/-", "never")
+    revoked = cli("invites", "revoke", invite_id)
+    assert revoked.returncode == 0 and f"Revoked invite {invite_id}" in revoked.stdout
+    assert cli("invites", "list").stdout.split("\n")[1].split()[1] == "revoked"
+    missing = cli("invites", "revoke", "12345")
+    assert missing.returncode == 1 and "No invite 12345" in missing.stderr

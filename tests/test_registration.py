@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from fediverse.errors import Conflict, Forbidden, NotFound, Unprocessable
-from fediverse.services import registration
+from fediverse.services import invites, registration
 from fediverse.services.actors import change_password
 from fediverse.services.passwords import verify_password
 from fediverse.store.tables import Actor, Invite, User
@@ -92,7 +92,7 @@ async def test_bad_applications_are_refused_and_store_nothing(
 async def test_invites_expire_and_run_out(net: FakeNet, local_instance: Instance) -> None:
     ctx = local_instance.ctx
     await registration.set_mode(ctx, "invite")
-    code = await registration.create_invite(ctx, "alice", max_uses=2)
+    code = await invites.create_invite(ctx, "alice", max_uses=2)
     results = await asyncio.gather(
         *(
             registration.apply(ctx, application(name, invite_code=code))
@@ -102,14 +102,14 @@ async def test_invites_expire_and_run_out(net: FakeNet, local_instance: Instance
     )
     assert sum(1 for r in results if isinstance(r, registration.Applied)) == 2
     assert any(isinstance(r, Forbidden) and "used up" in r.message for r in results)
-    expired = await registration.create_invite(ctx, None, max_uses=None)
+    expired = await invites.create_invite(ctx, None, max_uses=None)
     async with ctx.sessions() as session:
         await session.execute(update(Invite).values(expires_at=utcnow() - timedelta(days=1)))
         await session.commit()
     with pytest.raises(Forbidden, match="expired"):
         await registration.apply(ctx, application("max", invite_code=expired))
     with pytest.raises(NotFound, match="not valid"):
-        await registration.check_invite(ctx, "made-up")
+        await invites.check_invite(ctx, "made-up")
 
 
 async def test_change_password(net: FakeNet, local_instance: Instance) -> None:

@@ -16,6 +16,7 @@ from fediverse.services import oauth
 from fediverse.services.context import Context
 from fediverse.services.names import check_local_name
 from fediverse.services.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from fediverse.services.roles import role_columns
 from fediverse.store import actors as actor_queries
 from fediverse.store.tables import Actor, GroupRole, User, WebSession
 from fediverse.uris import INSTANCE_ACTOR_NAME
@@ -115,7 +116,10 @@ async def create_user(ctx: Context, new: NewUser) -> tuple[Actor, User]:
         session.add(actor)
         await session.flush()
         user = User(
-            actor_id=actor.id, email=email, password_hash=password_hash, is_admin=new.is_admin
+            actor_id=actor.id,
+            email=email,
+            password_hash=password_hash,
+            **role_columns("admin" if new.is_admin else "member"),
         )
         session.add(user)
         await _commit_or_conflict(session, new.username, email)

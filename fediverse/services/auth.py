@@ -73,6 +73,8 @@ class SignedIn:
     username: str
     is_admin: bool
     csrf_token: str
+    # member, moderator or admin (services.roles).
+    role: str = "member"
 
 
 @dataclass(frozen=True)
@@ -256,6 +258,7 @@ async def session_for(ctx: Context, cookie_value: str | None) -> SignedIn | None
             username=actor.username,
             is_admin=user.is_admin,
             csrf_token=web_session.csrf_token,
+            role=user.role,
         )
 
 

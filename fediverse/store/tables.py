@@ -123,7 +123,10 @@ class User(Base):
     )
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Kept equal to `role == "admin"` by services.roles, the only code that changes either.
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # member, moderator or admin (services.roles).
+    role: Mapped[str] = mapped_column(String(16), default="member")
     approved: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -583,6 +586,9 @@ class Invite(Base):
     uses: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_invites_created_by_id", "created_by_id"),)
 
 
 class Media(Base):
