@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from fediverse.errors import Forbidden
-from fediverse.services import auth, oauth
+from fediverse.services import auth, oauth, oauth_codes
 from fediverse.services.actors import NewUser, create_user
 from fediverse.services.oauth import OAuthError
 from fediverse.store.tables import OAuthCode, OAuthToken, User, WebSession
@@ -84,13 +84,13 @@ async def test_a_session_ends_when_it_expires(net: FakeNet, site: Instance) -> N
 async def test_an_authorisation_code_expires(site: Instance) -> None:
     registered, request = await _app_and_request(site)
     grant = await auth.sign_in(site.ctx, "alice", PASSWORD, address="192.0.2.1")
-    fresh = await oauth.create_code(site.ctx, request, grant.user_id)
-    stale = await oauth.create_code(site.ctx, request, grant.user_id)
+    fresh = await oauth_codes.create_code(site.ctx, request, grant.user_id)
+    stale = await oauth_codes.create_code(site.ctx, request, grant.user_id)
     async with site.ctx.sessions() as session:
         stored = await session.get(OAuthCode, oauth.digest(fresh))
         assert stored is not None
         lifetime = stored.expires_at - utcnow()
-        assert timedelta(minutes=9) < lifetime <= oauth.CODE_LIFETIME == timedelta(minutes=10)
+        assert timedelta(minutes=9) < lifetime <= oauth_codes.CODE_LIFETIME == timedelta(minutes=10)
         await session.execute(
             update(OAuthCode)
             .where(OAuthCode.code_hash == oauth.digest(stale))
@@ -98,12 +98,12 @@ async def test_an_authorisation_code_expires(site: Instance) -> None:
         )
         await session.commit()
     with pytest.raises(OAuthError) as refused:
-        await oauth.exchange_code(
+        await oauth_codes.exchange_code(
             site.ctx, registered.app, code=stale, redirect_uri=REDIRECT, code_verifier=None
         )
     assert refused.value.code == "invalid_grant" and "expired" in refused.value.message
     assert await _count(site, OAuthToken) == 0
-    issued = await oauth.exchange_code(
+    issued = await oauth_codes.exchange_code(
         site.ctx, registered.app, code=fresh, redirect_uri=REDIRECT, code_verifier=None
     )
     assert await oauth.authenticate(site.ctx, issued.access_token) is not None
@@ -116,7 +116,7 @@ async def test_people_not_approved_get_no_session_and_no_token(
     grant = await auth.sign_in(ctx, "alice", PASSWORD, address="192.0.2.1")
     token = (await oauth.create_token(ctx, "alice", "read")).access_token
     registered, request = await _app_and_request(site)
-    code = await oauth.create_code(ctx, request, grant.user_id)
+    code = await oauth_codes.create_code(ctx, request, grant.user_id)
 
     await _set_approved(site, grant.user_id, False)
     # The right password opens no session...
@@ -135,7 +135,7 @@ async def test_people_not_approved_get_no_session_and_no_token(
     async with api(net, site, token) as client:
         assert (await client.get("/api/v1/accounts/verify_credentials")).status_code == 401
     with pytest.raises(OAuthError) as no_token:
-        await oauth.exchange_code(
+        await oauth_codes.exchange_code(
             ctx, registered.app, code=code, redirect_uri=REDIRECT, code_verifier=None
         )
     assert no_token.value.code == "invalid_grant"

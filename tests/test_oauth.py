@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from fediverse.errors import Forbidden, TooManyRequests, Unauthorized
-from fediverse.services import auth, oauth
+from fediverse.services import auth, oauth, oauth_codes
 from fediverse.services.actors import NewUser, create_user
 from fediverse.services.oauth import OAuthError, scope_allows
 from fediverse.store.tables import OAuthApp, OAuthToken, RateLimit, WebSession
@@ -338,10 +338,10 @@ async def test_two_exchanges_of_one_code_at_once_leave_no_working_token(site: In
         scope="read", state=None, code_challenge=None, code_challenge_method=None,
     )  # fmt: skip
     user_id = (await auth.sign_in(ctx, "alice", PASSWORD, address="192.0.2.9")).user_id
-    code = await oauth.create_code(ctx, request, user_id)
+    code = await oauth_codes.create_code(ctx, request, user_id)
     results = await asyncio.gather(
         *(
-            oauth.exchange_code(
+            oauth_codes.exchange_code(
                 ctx, registered.app, code=code, redirect_uri=REDIRECT, code_verifier=None
             )
             for _ in range(2)

@@ -152,7 +152,7 @@ async def test_changing_the_password_signs_out_other_sessions(
 async def test_changing_the_password_revokes_every_api_token(
     net: FakeNet, local_instance: Instance
 ) -> None:
-    from fediverse.services import oauth
+    from fediverse.services import oauth, oauth_codes
 
     ctx = local_instance.ctx
     await registration.set_mode(ctx, "open")
@@ -166,8 +166,8 @@ async def test_changing_the_password_revokes_every_api_token(
         scope="read", state=None, code_challenge=None, code_challenge_method=None,
     )  # fmt: skip
     user_id = (await oauth.authenticate(ctx, script)).user_id  # type: ignore[union-attr]
-    code = await oauth.create_code(ctx, request, user_id)
-    phone = await oauth.exchange_code(
+    code = await oauth_codes.create_code(ctx, request, user_id)
+    phone = await oauth_codes.exchange_code(
         ctx, app_made.app, code=code, redirect_uri=None, code_verifier=None
     )
     others = (await oauth.create_token(ctx, "alice", "read")).access_token

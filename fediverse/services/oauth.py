@@ -1,19 +1,16 @@
-"""OAuth 2 for client apps: registration, authorisation codes with PKCE, bearer tokens.
+"""OAuth 2 for client apps: registration, authorisation requests, bearer tokens.
 
 Client secrets, codes and tokens are random 256-bit strings handed out once; only their SHA-256
-is stored, so a copy of the database lets nobody act as an app or a person. Codes live ten
-minutes and work once; a token remembers the code it was bought with, so a code presented a
-second time (it leaked) revokes that token. A redirect URI named at authorisation must be
-repeated exactly at the token endpoint. The rules follow RFC 6749 (OAuth 2.0), RFC 7636 (PKCE,
-S256 only, as Mastodon 4.3) and RFC 7009 (revocation); scope names are Mastodon's.
+is stored, so a copy of the database lets nobody act as an app or a person. Authorisation codes
+(issued at consent, traded once for a token) are `services.oauth_codes`. The rules follow
+RFC 6749 (OAuth 2.0), RFC 7636 (PKCE, S256 only, as Mastodon 4.3) and RFC 7009 (revocation);
+scope names are Mastodon's.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import logging
 import re
 import secrets
 from collections.abc import Iterable
@@ -21,21 +18,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fediverse.errors import FediverseError, Forbidden, NotFound
 from fediverse.ids import new_id
-from fediverse.services.auth import CANNOT_SIGN_IN, may_sign_in
+from fediverse.services.auth import may_sign_in
 from fediverse.services.context import Context
 from fediverse.store import actors as actor_queries
-from fediverse.store.tables import Actor, OAuthApp, OAuthCode, OAuthToken, User
+from fediverse.store.tables import Actor, OAuthApp, OAuthToken, User
 from fediverse.store.types import utcnow
 
-log = logging.getLogger(__name__)
-
 OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"
-CODE_LIFETIME = timedelta(minutes=10)
 # Writing last_used_at on every request would turn each read into a write.
 LAST_USED_PRECISION = timedelta(hours=1)
 
@@ -59,7 +53,6 @@ FOLLOW_SCOPE_MEMBERS = frozenset(
 )
 DEFAULT_SCOPES = ("read",)
 
-_PKCE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 _FORBIDDEN_REDIRECT_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "blob"})
 MAX_REDIRECT_URIS = 10
 
@@ -133,7 +126,8 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def _new_secret() -> str:
+def new_secret() -> str:
+    """Return a fresh 256-bit secret (client secret, code or token)."""
     return secrets.token_urlsafe(32)
 
 
@@ -208,7 +202,7 @@ async def register_app(
         not website.startswith(("https://", "http://")) or len(website) > 2048
     ):
         raise OAuthError("invalid_client_metadata", "website must be an http(s) URL.", status=422)
-    secret = _new_secret()
+    secret = new_secret()
     app = OAuthApp(
         id=new_id(),
         client_id=secrets.token_urlsafe(32),
@@ -287,126 +281,7 @@ async def check_authorization(
     return AuthorizationRequest(app, chosen, given, scopes, state, code_challenge)
 
 
-async def create_code(ctx: Context, request: AuthorizationRequest, user_id: int) -> str:
-    """Store a one-time code for the consent a person just gave; return the code."""
-    code = _new_secret()
-    async with ctx.sessions() as session:
-        session.add(
-            OAuthCode(
-                code_hash=digest(code),
-                app_id=request.app.id,
-                user_id=user_id,
-                scopes=" ".join(request.scopes),
-                redirect_uri=request.redirect_uri,
-                redirect_uri_given=request.redirect_uri_given,
-                code_challenge=request.code_challenge,
-                code_challenge_method="S256" if request.code_challenge else None,
-                expires_at=utcnow() + CODE_LIFETIME,
-            )
-        )
-        await session.commit()
-    return code
-
-
-def _pkce_matches(challenge: str, verifier: str | None) -> bool:
-    if verifier is None or not _PKCE_VERIFIER.fullmatch(verifier):
-        return False
-    computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest())
-    return hmac.compare_digest(computed.rstrip(b"=").decode("ascii"), challenge)
-
-
-async def exchange_code(
-    ctx: Context,
-    app: OAuthApp,
-    *,
-    code: str | None,
-    redirect_uri: str | None,
-    code_verifier: str | None,
-) -> IssuedToken:
-    """Trade an authorisation code for a token (once: the code is deleted as it is used).
-
-    A code that comes back after it was used has leaked: the token it bought is revoked
-    (RFC 6749 §4.1.2) and the request refused.
-    """
-    invalid = OAuthError("invalid_grant", "The authorization code is invalid, used or expired.")
-    if not code:
-        raise invalid
-    code_hash = digest(code)
-    async with ctx.sessions() as session:
-        row = await session.get(OAuthCode, code_hash)
-        if row is None:
-            await _revoke_tokens_bought_with(session, code_hash)
-            raise invalid
-        if row.app_id != app.id:
-            raise invalid
-        # Delete first and check that we were the one who did: two concurrent exchanges of
-        # one code cannot both win, and the loser revokes what the winner got.
-        result = await session.execute(delete(OAuthCode).where(OAuthCode.code_hash == code_hash))
-        if getattr(result, "rowcount", 0) != 1:
-            await session.rollback()
-            await _revoke_tokens_bought_with(session, code_hash)
-            raise invalid
-        problem = _problem_with(row, redirect_uri, code_verifier)
-        if problem is None and not await _account_may_sign_in(session, row.user_id):
-            problem = OAuthError("invalid_grant", CANNOT_SIGN_IN)
-        if problem is not None:
-            # The code is burnt all the same: a wrong guess must not leave it for a second try.
-            await session.commit()
-            raise problem
-        issued = _add_token(
-            session, app.id, row.user_id, tuple(row.scopes.split()), code_hash=code_hash
-        )
-        await session.commit()
-    return issued
-
-
-def _problem_with(
-    row: OAuthCode, redirect_uri: str | None, code_verifier: str | None
-) -> OAuthError | None:
-    """Return why a code (just taken from the store) buys no token, or None when it does."""
-    if row.expires_at <= utcnow():
-        return OAuthError("invalid_grant", "The authorization code is invalid, used or expired.")
-    if redirect_uri is None and row.redirect_uri_given:
-        return OAuthError(
-            "invalid_grant",
-            "redirect_uri is required: the authorization request named one (RFC 6749 §4.1.3).",
-        )
-    if redirect_uri is not None and redirect_uri != row.redirect_uri:
-        return OAuthError("invalid_grant", "redirect_uri differs from the authorization's.")
-    if row.code_challenge is not None and not _pkce_matches(row.code_challenge, code_verifier):
-        return OAuthError("invalid_grant", "code_verifier does not match the code_challenge.")
-    return None
-
-
-async def _account_may_sign_in(session: AsyncSession, user_id: int) -> bool:
-    row = (
-        await session.execute(
-            select(User, Actor).join(Actor, Actor.id == User.actor_id).where(User.id == user_id)
-        )
-    ).first()
-    return row is not None and may_sign_in(row[0], row[1])
-
-
-async def _revoke_tokens_bought_with(session: AsyncSession, code_hash: str) -> None:
-    """Revoke the token a used code bought, if any (a lookup first: most unknown codes are
-    plain garbage, which must not cost a write)."""
-    bought = await session.scalar(
-        select(OAuthToken.id).where(
-            OAuthToken.code_hash == code_hash, OAuthToken.revoked_at.is_(None)
-        )
-    )
-    if bought is None:
-        return
-    await session.execute(
-        update(OAuthToken).where(OAuthToken.id == bought).values(revoked_at=utcnow())
-    )
-    await session.commit()
-    log.warning(
-        "authorization code reused: revoked the token it bought", extra={"token_id": bought}
-    )
-
-
-def _add_token(
+def add_token(
     session: AsyncSession,
     app_id: int | None,
     user_id: int,
@@ -414,7 +289,9 @@ def _add_token(
     *,
     code_hash: str | None = None,
 ) -> IssuedToken:
-    raw = _new_secret()
+    """Add a new token to the caller's transaction; `code_hash` names the code it was bought
+    with, if any, so that code's reuse can revoke it."""
+    raw = new_secret()
     now = utcnow()
     session.add(
         OAuthToken(
@@ -444,7 +321,7 @@ async def create_token(ctx: Context, username: str, scopes: str | None) -> Issue
             raise NotFound(f"No local user called {username!r}.")
         if not may_sign_in(user, actor):
             raise Forbidden(f"{username!r} is awaiting approval or was closed: no token.")
-        issued = _add_token(session, None, user.id, scope_names)
+        issued = add_token(session, None, user.id, scope_names)
         await session.commit()
     return issued
 
