@@ -17,7 +17,7 @@ from fediverse.activitypub.client import ClientSettings, FederationClient
 from fediverse.activitypub.netguard import Resolver
 from fediverse.api import blueprint as api_blueprint
 from fediverse.config import Config
-from fediverse.errors import FediverseError, PayloadTooLarge
+from fediverse.errors import BadRequest, FediverseError, PayloadTooLarge
 from fediverse.inbox.handlers import build_registry
 from fediverse.inbox.job import InboxJob
 from fediverse.inbox.routes import blueprint as inbox_blueprint
@@ -27,11 +27,18 @@ from fediverse.outbox.routes import blueprint as outbox_blueprint
 from fediverse.services import follows
 from fediverse.services.actors import ensure_instance_actor
 from fediverse.services.context import Context
+from fediverse.services.rate_limits import RateLimiter
 from fediverse.store.engine import create_engine, create_sessionmaker
 from fediverse.ui import pages
 from fediverse.ui.pages import blueprint as ui_blueprint
 from fediverse.uris import Uris
-from fediverse.web import CONTEXT_KEY, RUNNER_KEY, client_wants_json, json_response
+from fediverse.web import (
+    CONTEXT_KEY,
+    RUNNER_KEY,
+    client_wants_json,
+    json_response,
+    limit_address,
+)
 from fediverse.webfinger.routes import blueprint as webfinger_blueprint
 
 log = logging.getLogger(__name__)
@@ -75,6 +82,9 @@ def build_context(
         engine=engine,
         sessions=create_sessionmaker(engine),
         http=http,
+        limiter=RateLimiter(
+            config.rate_limits, namespace=config.instance.domain, source=config.source
+        ),
     )
     holder.append(ctx)
     return ctx
@@ -137,6 +147,8 @@ def create_app(
     _install_error_handlers(app)
     _install_security_headers(app)
     _limit_request_size(app, config)
+    _limit_request_rate(app, ctx)
+    _refuse_nul_in_addresses(app)
 
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
@@ -169,7 +181,9 @@ def _install_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(FediverseError)
     async def handle_ours(error: FediverseError) -> Response:
-        return await render(error.status, error.message)
+        response = await render(error.status, error.message)
+        response.headers.update(error.headers())
+        return response
 
     @app.errorhandler(HTTPException)
     async def handle_http(error: HTTPException) -> Response:
@@ -205,6 +219,30 @@ def _limit_request_size(app: Quart, config: Config) -> None:
                 f"The request body is {length:,} bytes; at most "
                 f"{config.server.max_request_bytes:,} are accepted here."
             )
+
+
+# These blueprints count their requests against limits of their own (api/auth.py, inbox/routes.py).
+OWN_RATE_LIMITS = frozenset({"api", "inbox"})
+
+
+def _limit_request_rate(app: Quart, ctx: Context) -> None:
+    @app.before_request
+    async def count_request() -> None:
+        """Hold every request that no stricter limit counts to `requests_per_address`."""
+        if request.endpoint == "static" or OWN_RATE_LIMITS.intersection(request.blueprints):
+            return
+        await limit_address(ctx.limiter.requests_per_address)
+
+
+def _refuse_nul_in_addresses(app: Quart) -> None:
+    @app.before_request
+    async def refuse_nul() -> None:
+        # A NUL (%00) in a path or query parameter reaches the store as a name to look up, and
+        # PostgreSQL refuses NUL in text: refuse it here, for every route, instead of a 500.
+        if "\x00" in request.path or any(
+            "\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)
+        ):
+            raise BadRequest("The address contains a NUL character (%00); remove it.")
 
 
 def _install_security_headers(app: Quart) -> None:

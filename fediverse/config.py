@@ -7,6 +7,7 @@ that each setting is documented in the shipped `instance.toml`. Nothing here run
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import limits
 
 CONFIG_ENV = "FEDIVERSE_CONFIG"
 DEFAULT_CONFIG_NAME = "instance.toml"
@@ -82,6 +85,42 @@ def _database_url(value: Any) -> str | None:
     return "must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
 
 
+def _networks(value: Any) -> str | None:
+    for entry in value:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            return f"{entry!r} is not an IP address or network such as 10.0.0.0/8 or ::1"
+    return None
+
+
+def _rate(value: Any) -> str | None:
+    try:
+        item = limits.parse(value)
+    except ValueError:
+        item = None
+    if item is None or item.amount < 1:
+        return "must be a rate such as '300 per 5 minutes' (a count per second/minute/hour/day)"
+    return None
+
+
+# Storage schemes of the `limits` library that work in an async server, without the "async+"
+# prefix the library wants (config.rate_limit_storage_url adds it).
+RATE_LIMIT_STORAGES = ("memory", "redis", "rediss", "redis+unix", "valkey", "valkeys")
+
+
+def _rate_storage(value: Any) -> str | None:
+    scheme = value.split("://", 1)[0].removeprefix("async+") if "://" in value else ""
+    if scheme in RATE_LIMIT_STORAGES:
+        return None
+    return "must be memory:// or a Redis URL such as redis://localhost:6379/0"
+
+
+def rate_limit_storage_url(value: str) -> str:
+    """Return a `[rate_limits] storage_url` as the `limits` library names its async storages."""
+    return value if value.startswith("async+") else "async+" + value
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "instance",
@@ -115,6 +154,14 @@ SETTINGS: tuple[Setting, ...] = (
         1_048_576,
         "Largest request body accepted, in bytes.",
         _positive,
+    ),
+    Setting(
+        "server",
+        "trusted_proxies",
+        list,
+        [],
+        "Reverse proxies (addresses or networks) whose X-Forwarded-For names the client.",
+        _networks,
     ),
     Setting(
         "database",
@@ -242,6 +289,94 @@ SETTINGS: tuple[Setting, ...] = (
         "Deliveries sent at once to one host by one worker process.",
         _positive,
     ),
+    Setting(
+        "rate_limits",
+        "storage_url",
+        str,
+        "memory://",
+        "Where rate-limit counters live: memory:// (per process) or a Redis URL (shared).",
+        _rate_storage,
+    ),
+    Setting(
+        "rate_limits",
+        "sign_in_per_address",
+        str,
+        "30 per 15 minutes",
+        "Sign-in attempts (right or wrong) from one client address.",
+        _rate,
+    ),
+    Setting(
+        "rate_limits",
+        "sign_in_failures_per_account",
+        str,
+        "5 per 15 minutes",
+        "Failed sign-ins of one account before addresses that failed on it must wait.",
+        _rate,
+    ),
+    Setting(
+        "rate_limits",
+        "password_change_per_account",
+        str,
+        "5 per 15 minutes",
+        "Attempts to change the password of one account (each checks the current password).",
+        _rate,
+    ),
+    Setting(
+        "rate_limits",
+        "join_per_address",
+        str,
+        "10 per hour",
+        "Sign-up and waitlist forms submitted from one client address.",
+        _rate,
+    ),
+    Setting(
+        "rate_limits",
+        "oauth_per_address",
+        str,
+        "30 per 5 minutes",
+        "Calls to /oauth/token, /oauth/revoke and app registration from one client address.",
+        _rate,
+    ),
+    Setting(
+        "rate_limits",
+        "api_per_token",
+        str,
+        "1500 per 5 minutes",
+        "Client API requests made with one access token.",
+        _rate,
+    ),
+    Setting(
+        "rate_limits",
+        "api_per_address",
+        str,
+        "300 per 5 minutes",
+        "Client API requests without a valid access token from one client address.",
+        _rate,
+    ),
+    Setting(
+        "rate_limits",
+        "inbox_per_address",
+        str,
+        "6000 per 5 minutes",
+        "Inbox POSTs from one client address, counted before any signature is checked.",
+        _rate,
+    ),
+    Setting(
+        "rate_limits",
+        "inbox_per_host",
+        str,
+        "3000 per 5 minutes",
+        "Inbox POSTs signed by actors of one remote server, counted once verified.",
+        _rate,
+    ),
+    Setting(
+        "rate_limits",
+        "requests_per_address",
+        str,
+        "3000 per 5 minutes",
+        "Every other request (pages, ActivityPub fetches, WebFinger, media) from one address.",
+        _rate,
+    ),
 )
 
 
@@ -257,6 +392,7 @@ class ServerSettings:
     host: str
     port: int
     max_request_bytes: int
+    trusted_proxies: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -298,6 +434,23 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class RateLimitSettings:
+    """Limits in the `limits` library's notation ("300 per 5 minutes"); see services/limits.py."""
+
+    storage_url: str
+    sign_in_per_address: str
+    sign_in_failures_per_account: str
+    password_change_per_account: str
+    join_per_address: str
+    oauth_per_address: str
+    api_per_token: str
+    api_per_address: str
+    inbox_per_address: str
+    inbox_per_host: str
+    requests_per_address: str
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole boot configuration; build it with `load_config` or `config_from_dict`."""
 
@@ -308,6 +461,7 @@ class Config:
     workers: WorkerSettings
     delivery: DeliverySettings
     media: MediaSettings
+    rate_limits: RateLimitSettings
     source: str = field(default="<defaults>", compare=False)
 
 
@@ -319,6 +473,7 @@ _SECTIONS: dict[str, type] = {
     "workers": WorkerSettings,
     "delivery": DeliverySettings,
     "media": MediaSettings,
+    "rate_limits": RateLimitSettings,
 }
 
 
@@ -336,6 +491,10 @@ def _coerce(setting: Setting, value: Any) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
         raise ValueError(f"expected a number, got {value!r}")
+    if setting.kind is list:
+        if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+            return tuple(value)
+        raise ValueError(f"expected a list of strings, got {value!r}")
     if isinstance(value, str):
         return value
     raise ValueError(f"expected a string, got {value!r}")

@@ -9,14 +9,24 @@ from __future__ import annotations
 
 
 class FediverseError(Exception):
-    """Raise for any failure a caller can be told about; `status` picks the HTTP answer."""
+    """Raise for any failure a caller can be told about; `status` picks the HTTP answer.
+
+    `retry_after` (seconds), when given, becomes the answer's `Retry-After` header.
+    """
 
     status: int = 500
     default_message: str = "Something went wrong on this server; try again later."
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
         self.message = message or self.default_message
+        self.retry_after = retry_after
         super().__init__(self.message)
+
+    def headers(self) -> dict[str, str]:
+        """Return the HTTP headers every rendering of this error must carry."""
+        if self.retry_after is None:
+            return {}
+        return {"Retry-After": str(max(1, self.retry_after))}
 
 
 class BadRequest(FediverseError):

@@ -68,6 +68,10 @@ def rsa_key_pool() -> Iterator[None]:
     actors.generate_rsa_keypair = original  # type: ignore[assignment]
 
 
+# For tests whose subject is not storage: run them on SQLite only, to keep the suite fast.
+SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """Yield an empty store on each engine; PostgreSQL is skipped, with a reason, when absent."""

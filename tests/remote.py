@@ -16,9 +16,15 @@ from fediverse.activitypub.signatures import SigningKey, sign_cavage
 from tests.fakenet import FakeNet
 
 
-@functools.lru_cache(maxsize=8)
-def _shared_keypair(slot: int) -> tuple[str, str]:
-    # Generating RSA keys is the slowest thing in these tests; a few shared pairs are enough.
+@functools.cache
+def _keypair_of(iri: str, generation: int) -> tuple[str, str]:
+    """Give each fake actor, and each generation of its key, a key pair of its own.
+
+    Keys are never shared between actors, so a check made against the wrong actor's key can
+    never pass by accident. RSA-2048 costs ~55 ms to generate, so each pair is made once per
+    run, when an actor first needs it, and reused by every test that names the same actor.
+    """
+    del iri, generation  # the cache key: one pair per (actor, generation)
     pair = generate_rsa_keypair()
     return pair.private_pem, pair.public_pem
 
@@ -35,10 +41,13 @@ class RemoteActor:
 
 
 def make_remote_actor(
-    net: FakeNet, iri: str, *, slot: int = 0, kind: str = "Person", **overrides: Any
+    net: FakeNet, iri: str, *, generation: int = 0, kind: str = "Person", **overrides: Any
 ) -> RemoteActor:
-    """Serve an actor document at `iri` (a host that is not one of our instances)."""
-    private_pem, public_pem = _shared_keypair(slot)
+    """Serve an actor document at `iri` (a host that is not one of our instances).
+
+    The actor signs with its own key; a higher `generation` is a rotated key of the same actor.
+    """
+    private_pem, public_pem = _keypair_of(iri, generation)
     host = iri.split("/")[2]
     name = iri.rstrip("/").rsplit("/", 1)[-1]
     document: dict[str, Any] = {
@@ -68,10 +77,12 @@ async def post_signed(
     now: datetime | None = None,
     tamper: bytes | None = None,
     content_type: str = "application/activity+json",
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
-    """Sign and POST an activity; `tamper` replaces the body after signing."""
+    """Sign and POST an activity; `tamper` replaces the body after signing, `headers` are
+    signed and sent too (a `Host` there is what the signature claims to be for)."""
     body = activity if isinstance(activity, bytes) else json.dumps(activity).encode()
-    headers = {"Content-Type": content_type}
+    headers = {"Content-Type": content_type, **(headers or {})}
     headers.update(sign_cavage("POST", inbox_url, headers, body, key, now=now))
     async with net.client() as http:
         return await http.post(inbox_url, content=tamper or body, headers=headers)

@@ -80,7 +80,7 @@ async def test_rotated_key_is_refetched_once(
         await post_signed(net, INBOX, follow(remote_person.iri, 1), remote_person.key)
     ).status_code == 202
     # rita's server rotates her key; our cached copy is now stale.
-    rotated = make_remote_actor(net, remote_person.iri, slot=2)
+    rotated = make_remote_actor(net, remote_person.iri, generation=1)
     net.log.clear()
     response = await post_signed(net, INBOX, follow(remote_person.iri, 2), rotated.key)
     assert response.status_code == 202, response.text
@@ -155,7 +155,7 @@ async def test_update_refreshes_and_delete_removes_a_remote_actor(
 async def test_someone_elses_update_of_an_actor_is_refused(
     net: FakeNet, local_instance: Instance, remote_person: RemoteActor
 ) -> None:
-    mallory = make_remote_actor(net, "https://evil.example/users/mallory", slot=1)
+    mallory = make_remote_actor(net, "https://evil.example/users/mallory")
     update = {
         "id": f"{mallory.iri}#u",
         "type": "Update",

@@ -20,7 +20,7 @@ INBOX = "https://a.test/inbox"
 
 @pytest.fixture
 def mallory(net: FakeNet) -> RemoteActor:
-    return make_remote_actor(net, "https://evil.example/users/mallory", slot=1)
+    return make_remote_actor(net, "https://evil.example/users/mallory")
 
 
 def follow_of_alice(actor: str, number: int = 1) -> dict:

@@ -14,11 +14,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from fediverse.errors import Forbidden, TooManyRequests, Unauthorized
+from fediverse.errors import Forbidden
 from fediverse.services import auth, oauth, oauth_codes
 from fediverse.services.actors import NewUser, create_user
 from fediverse.services.oauth import OAuthError, scope_allows
-from fediverse.store.tables import OAuthApp, OAuthToken, RateLimit, WebSession
+from fediverse.store.tables import OAuthApp, OAuthToken, WebSession
 from tests.api_helpers import api, hidden_fields, token_for
 from tests.fakenet import FakeNet, Instance
 
@@ -494,28 +494,6 @@ def test_scope_rules() -> None:
     assert oauth.parse_scopes("read  write read") == ("read", "write")
     with pytest.raises(OAuthError):
         oauth.parse_scopes("read admin:read")
-
-
-async def test_sign_in_is_rate_limited_per_account_and_address(site: Instance) -> None:
-    ctx = site.ctx
-    for _ in range(auth.ACCOUNT_RULE.limit):
-        with pytest.raises(Unauthorized):
-            await auth.sign_in(ctx, "alice", "wrong password", address="10.0.0.1")
-    # Locked for a while, even with the right password and from another address.
-    with pytest.raises(TooManyRequests):
-        await auth.sign_in(ctx, "alice", PASSWORD, address="10.0.0.2")
-    async with ctx.sessions() as session:
-        counts = {row.key: row.count for row in (await session.scalars(select(RateLimit))).all()}
-    assert counts == {"sign-in:account:alice": 5, "sign-in:address:10.0.0.1": 5}
-
-    for index in range(auth.ADDRESS_RULE.limit - 5):
-        with pytest.raises(Unauthorized):
-            await auth.sign_in(ctx, f"nobody{index}", "x", address="10.0.0.1")
-    await create_user(ctx, NewUser(username="bob", password=PASSWORD))
-    with pytest.raises(TooManyRequests):
-        await auth.sign_in(ctx, "bob", PASSWORD, address="10.0.0.1")
-    granted = await auth.sign_in(ctx, "bob", PASSWORD, address="10.0.0.3", user_agent="test")
-    assert granted.username == "bob"
 
 
 async def test_sessions_csrf_and_sign_out(site: Instance) -> None:

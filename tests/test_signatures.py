@@ -600,6 +600,54 @@ async def test_different_target_fails(rsa_key: rsa.RSAPrivateKey, scheme: str) -
 
 
 @pytest.mark.parametrize("scheme", ["cavage", "rfc9421"])
+async def test_a_signature_made_for_another_host_is_refused(
+    rsa_key: rsa.RSAPrivateKey, scheme: str
+) -> None:
+    headers = {**JSON_HEADERS, "Host": "other.example"}
+    if scheme == "cavage":
+        key = SigningKey(ALICE_KEY, rsa_key)
+        signed = {**headers, **sign_cavage("POST", INBOX, headers, BODY, key, now=NOW)}
+    else:
+        # RFC 9421 binds @target-uri to us already; a covered Host header is checked too.
+        signed = {**headers, **_rfc9421_covering_host(rsa_key)}
+    resolver = resolver_for(ALICE_KEY, rsa_key.public_key())
+    with pytest.raises(SignatureError, match=r"signed for host 'other\.example', not b\.example"):
+        await verify_request("POST", INBOX, signed, BODY, resolver, now=NOW)
+    assert resolver.calls == []  # refused before any key is looked up
+
+
+@pytest.mark.parametrize("host", ["b.example", "B.Example", "b.example:443"])
+async def test_our_own_host_in_any_spelling_is_accepted(
+    rsa_key: rsa.RSAPrivateKey, host: str
+) -> None:
+    headers = {**JSON_HEADERS, "Host": host}
+    added = sign_cavage("POST", INBOX, headers, BODY, SigningKey(ALICE_KEY, rsa_key), now=NOW)
+    resolver = resolver_for(ALICE_KEY, rsa_key.public_key())
+    verified = await verify_request("POST", INBOX, {**headers, **added}, BODY, resolver, now=NOW)
+    assert verified.owner == ALICE
+
+
+def _rfc9421_covering_host(private_key: PrivateKey) -> dict[str, str]:
+    """Sign an RFC 9421 request that covers the Host header (value other.example)."""
+    params = sf.InnerList(
+        (sf.Item("@method"), sf.Item("@path"), sf.Item("host"), sf.Item("content-digest")),
+        {"created": int(NOW.timestamp()), "keyid": ALICE_KEY},
+    )
+    digest = content_digest_header(BODY)
+    serialized = sf.serialize_inner_list(params)
+    base = (
+        f'"@method": POST\n"@path": /inbox\n"host": other.example\n'
+        f'"content-digest": {digest}\n"@signature-params": {serialized}'
+    )
+    signature = raw_sign(private_key, base.encode())
+    return {
+        "Content-Digest": digest,
+        "Signature-Input": f"sig1={serialized}",
+        "Signature": sf.serialize_dictionary({"sig1": sf.Item(signature)}),
+    }
+
+
+@pytest.mark.parametrize("scheme", ["cavage", "rfc9421"])
 async def test_wrong_key_fails_with_exactly_two_lookups(
     rsa_key: rsa.RSAPrivateKey, other_rsa_key: rsa.RSAPrivateKey, scheme: str
 ) -> None:

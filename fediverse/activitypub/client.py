@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
 import time
 from collections import OrderedDict
@@ -22,6 +21,7 @@ from typing import Any, Literal
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from fediverse.activitypub.decoding import DecodeError, decode_json
 from fediverse.activitypub.netguard import (
     BlockedAddressError,
     FetchError,
@@ -137,9 +137,9 @@ class FetchedDocument:
     def json(self) -> dict[str, Any]:
         """Parse the body as a JSON object or raise ``NotJSONError``."""
         try:
-            parsed = json.loads(self.data)
-        except ValueError as exc:
-            raise NotJSONError(f"GET {self.final_url}: body is not valid JSON") from exc
+            parsed = decode_json(self.data)
+        except DecodeError as exc:
+            raise NotJSONError(f"GET {self.final_url}: {exc}") from exc
         if not isinstance(parsed, dict):
             raise NotJSONError(f"GET {self.final_url}: JSON body is not an object")
         return parsed

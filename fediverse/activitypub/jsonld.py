@@ -130,7 +130,9 @@ KNOWN_CONTEXTS: Final[Mapping[str, str]] = MappingProxyType(
     }
 )
 
-MAX_IRI_CHARS: Final = 4_096
+# The store keeps IRIs in 2,048-character columns; a longer one is refused here, not by the
+# database (PostgreSQL would raise where SQLite silently keeps it).
+MAX_IRI_CHARS: Final = 2_048
 _IRI_FORBIDDEN = re.compile(r"[\x00-\x20\x7f<>\"{}|\\^`]")
 _AS_PREFIXES: Final = (AS_NS + "#", "as:")
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,4}")  # BCP 47, loosely
@@ -184,7 +186,7 @@ def id_of(value: Any) -> str | None:
         return value or None
     if not isinstance(value, dict):
         return None
-    ident = value.get("id")
+    ident = value["id"] if "id" in value else value.get("@id")  # the keyword `id` aliases
     href = value.get("href")
     # A Link (or Mention/Hashtag) points at its href; its own id, if any, names the Link.
     if isinstance(href, str) and (not isinstance(ident, str) or _is_link(value)):
@@ -201,7 +203,10 @@ def ids_of(value: Any) -> list[str]:
 
 def types_of(value: Any) -> list[str]:
     """Return a document's `type` names (a string or a list), without an AS2 prefix."""
-    raw = value.get("type") if isinstance(value, dict) else None
+    raw = None
+    if isinstance(value, dict):
+        # `type` is the AS2 context's alias for the JSON-LD keyword, which is also valid.
+        raw = value["type"] if "type" in value else value.get("@type")
     names: list[str] = []
     for name in as_list(raw):
         if isinstance(name, str) and name:

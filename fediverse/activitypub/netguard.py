@@ -175,6 +175,8 @@ def parse_url(url: str) -> httpx.URL:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
         raise BlockedAddressError(f"{url!r} is not a valid URL") from exc
+    if parsed.port is not None and not 0 < parsed.port < 65536:  # httpx does not check
+        raise BlockedAddressError(f"{url!r} has a port outside 1-65535")
     if parsed.port is not None and parsed.port == _DEFAULT_PORTS.get(parsed.scheme):
         parsed = parsed.copy_with(port=None)
     return parsed.copy_with(fragment=None) if parsed.fragment else parsed

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from fediverse.activitypub.decoding import MAX_JSON_DEPTH
 from fediverse.activitypub.jsonld import (
     as_list,
     bool_of,
@@ -42,6 +43,7 @@ from fediverse.activitypub.sanitize import content_to_html, html_to_text, saniti
 from fediverse.activitypub.vocab import (
     ACTIVITY_TYPES,
     ACTOR_TYPES,
+    AS_NS,
     COLLECTION_TYPES,
     INTRANSITIVE_ACTIVITY_TYPES,
     POST_LIKE_TYPES,
@@ -78,7 +80,7 @@ __all__ = [
     "parse_object",
 ]
 
-MAX_DEPTH: Final = 32
+MAX_DEPTH: Final = MAX_JSON_DEPTH
 MAX_NODES: Final = 100_000
 MAX_ADDRESSEES: Final = 10_000
 MAX_TAGS: Final = 1_000
@@ -314,12 +316,30 @@ def parse_collection(doc: Any) -> CollectionDoc:
 def _prepare(doc: Any) -> list[str]:
     """Check a document's shape and size; return its types."""
     if not isinstance(doc, dict):
+        if isinstance(doc, list) and any(_is_expanded(entry) for entry in doc[:16]):
+            raise ParseError(_EXPANDED_FORM)
         raise ParseError("document must be a JSON object")
     _check_bounds(doc)
+    if _is_expanded(doc):
+        raise ParseError(_EXPANDED_FORM)
     types = types_of(doc)
     if not types:
         raise ParseError("document has no 'type'")
     return types
+
+
+# AS2 Core section 2.1: documents are exchanged compacted against the ActivityStreams context.
+_EXPANDED_FORM = (
+    "document is in expanded JSON-LD form (its keys are full IRIs such as "
+    f"'{AS_NS}#actor'); send it compacted with the ActivityStreams context (AS2 Core 2.1)"
+)
+
+
+def _is_expanded(doc: Any) -> bool:
+    """Tell whether a node spells its properties as full ActivityStreams IRIs."""
+    return isinstance(doc, dict) and any(
+        isinstance(key, str) and key.startswith(AS_NS + "#") for key in doc
+    )
 
 
 def _check_bounds(doc: dict[str, Any]) -> None:
@@ -394,6 +414,10 @@ def _activity(doc: dict[str, Any], types: list[str]) -> ActivityDoc:
         embedded = iri_of(embedded)
         if embedded is None:
             raise ParseError("'object' must be an absolute https or http IRI")
+    elif embedded is not None and (named := id_of(embedded)) and iri_of(embedded) is None:
+        # An id that is there but unusable would otherwise read as "no id" and slip past the
+        # origin checks that compare hosts.
+        raise ParseError(f"the object's id {_clip(named)} is not an absolute https or http IRI")
     object_types = types_of(embedded) if isinstance(embedded, dict) else []
     return ActivityDoc(
         id=activity_id,
@@ -483,9 +507,16 @@ def _collection(doc: dict[str, Any], types: list[str], *, require_id: bool) -> C
     )
 
 
+def _clip(text: str, limit: int = 200) -> str:
+    """Quote a remote value for an error message, cut to a readable length."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
 def _require_iri(doc: dict[str, Any], key: str) -> str:
     """Return `doc[key]` as an IRI, or raise saying it is missing or malformed."""
     value = doc.get(key)
+    if value is None and key == "id":
+        value = doc.get("@id")  # the JSON-LD keyword that the AS2 context aliases as `id`
     if value is None:
         raise ParseError(f"document has no {key!r}")
     iri = id_of(value)

@@ -322,6 +322,8 @@ def _prepare_cavage(
         window.check_timestamp(created, "signature creation time")
     if "date" in covered:
         window.check(_parse_http_date(lower.get("date")), "Date header")
+    if "host" in covered and "host" in lower:
+        _check_signed_host(lower["host"], target)
 
     lines: list[str] = []
     for name in covered:
@@ -395,6 +397,21 @@ def _cavage_int(params: Mapping[str, str], name: str) -> int | None:
     if not value.isascii() or not value.isdigit() or len(value) > 15:
         raise SignatureError(f"Signature {name} parameter is not an integer timestamp")
     return int(value)
+
+
+def _check_signed_host(value: str, target: _Target) -> None:
+    """Refuse a signature made for another server: a signed Host must name the one verifying.
+
+    Without this, a request a peer signed for `other.example` could be replayed to us.
+    """
+    host = value.strip().lower()
+    default_port = f":{_DEFAULT_PORTS.get(target.scheme, '')}"
+    if host.endswith(default_port):
+        host = host[: -len(default_port)]
+    if host != target.authority:
+        raise SignatureError(
+            f"the request was signed for host {_clip(value.strip())}, not {target.authority}"
+        )
 
 
 def _check_digest(value: str | None, body: bytes) -> None:
@@ -522,6 +539,8 @@ def _component_value(name: str, method: str, target: _Target, lower: dict[str, s
     value = lower.get(name)
     if value is None:
         raise SignatureError(f"signed header {name[:40]!r} is missing")
+    if name == "host":
+        _check_signed_host(value, target)
     # Section 2.1: trim, and unfold obsolete line folding; any other line break is an error.
     value = _OBS_FOLD.sub(" ", value).strip(" \t")
     if "\n" in value or "\r" in value:

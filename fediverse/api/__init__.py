@@ -20,10 +20,11 @@ from fediverse.api import (
     statuses,
     timelines,
 )
+from fediverse.api.auth import count_request
 from fediverse.api.entities import error_json
 from fediverse.errors import FediverseError
 from fediverse.services.oauth import OAuthError
-from fediverse.web import json_response
+from fediverse.web import current_context, json_response, limit_address
 
 blueprint = Blueprint("api", __name__)
 for area in (
@@ -39,7 +40,17 @@ for area in (
     blueprint.register_blueprint(area.blueprint)
 
 CORS_PREFIXES = ("/api/", "/oauth/token", "/oauth/revoke", "/.well-known/oauth-")
+# Where apps trade secrets and codes, or register themselves: stricter, per address.
+CREDENTIAL_ROUTES = frozenset({"/oauth/token", "/oauth/revoke", "/api/v1/apps"})
 EXPOSED_HEADERS = "Link, X-RateLimit-Reset, X-RateLimit-Limit, X-RateLimit-Remaining"
+
+
+@blueprint.before_request
+async def count_against_limits() -> None:
+    if request.method == "POST" and request.path.rstrip("/") in CREDENTIAL_ROUTES:
+        await limit_address(current_context().limiter.oauth_per_address)
+    else:
+        await count_request()
 
 
 @blueprint.errorhandler(FediverseError)
@@ -48,6 +59,7 @@ async def render_error(error: FediverseError) -> Response:
         response = json_response(error_json(error.code, error.message), status=error.status)
     else:
         response = json_response(error_json(error.message), status=error.status)
+    response.headers.update(error.headers())
     challenge = getattr(error, "www_authenticate", None)
     if callable(challenge):
         response.headers["WWW-Authenticate"] = challenge()

@@ -16,11 +16,12 @@ from quart import g, request
 from fediverse.errors import Forbidden, Unauthorized
 from fediverse.services import oauth
 from fediverse.services.oauth import Grant
-from fediverse.web import current_context
+from fediverse.web import current_context, limit_address
 
 P = ParamSpec("P")
 R = TypeVar("R")
 GRANT_KEY = "api_grant"
+LOOKUP_KEY = "api_token_lookup"
 
 
 class TokenRequired(Unauthorized):
@@ -52,13 +53,37 @@ def _token_from_request() -> str | None:
     return None
 
 
+async def _grant_of_request() -> Grant | None:
+    """Return what the request's bearer token grants (looked up once per request), or None."""
+    if not hasattr(g, LOOKUP_KEY):
+        token = _token_from_request()
+        grant = await oauth.authenticate(current_context(), token) if token else None
+        setattr(g, LOOKUP_KEY, grant)
+    found: Grant | None = getattr(g, LOOKUP_KEY)
+    return found
+
+
+async def count_request() -> None:
+    """Count an API request against its access token's limit, or its address's without one.
+
+    A token that is sent but invalid counts against the address: inventing tokens must not
+    buy fresh budgets.
+    """
+    ctx = current_context()
+    grant = await _grant_of_request()
+    if grant is not None:
+        await ctx.limiter.hit(ctx.limiter.api_per_token, str(grant.token_id))
+    else:
+        await limit_address(ctx.limiter.api_per_address)
+
+
 async def _load_grant(scopes: tuple[str, ...], optional: bool) -> Grant | None:
     token = _token_from_request()
     if token is None:
         if request.headers.get("Authorization") or not optional:
             raise TokenRequired()
         return None
-    grant = await oauth.authenticate(current_context(), token)
+    grant = await _grant_of_request()
     if grant is None:
         raise TokenRequired()
     if scopes and not any(grant.allows(scope) for scope in scopes):

@@ -30,7 +30,7 @@ from fediverse.services.oauth import (
     OAuthError,
     RedirectableError,
 )
-from fediverse.web import current_context, json_response
+from fediverse.web import client_address, current_context, json_response
 
 blueprint = ApiBlueprint("oauth", __name__)
 
@@ -245,11 +245,13 @@ async def authorize_answer() -> Response:
                 ctx,
                 form.get("username", ""),
                 form.get("password", ""),
-                address=request.remote_addr or "unknown",
+                address=client_address(),
                 user_agent=request.headers.get("User-Agent"),
             )
         except FediverseError as error:
-            return await _sign_in_page(fields, message=error.message, status=error.status)
+            page = await _sign_in_page(fields, message=error.message, status=error.status)
+            page.headers.update(error.headers())
+            return page
         # Signing in again (force_login) replaces the browser's session: end the old one.
         await auth.sign_out(ctx, request.cookies.get(auth.session_cookie(ctx).name))
         response = await _consent_page(

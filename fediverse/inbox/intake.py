@@ -47,8 +47,6 @@ class Receipt:
 
 
 def _parse(document: Any) -> ActivityDoc:
-    if not isinstance(document, dict):
-        raise BadRequest("The body must be a JSON object (an ActivityStreams activity).")
     try:
         return parse_activity(document)
     except ParseError as exc:
@@ -88,13 +86,16 @@ async def receive(ctx: Context, incoming: IncomingRequest) -> Receipt:
     if ctx.uris.is_local(activity.actor):
         raise Forbidden(f"{activity.actor} is one of our own actors; we do not accept it back.")
     signature = await _verify(ctx, incoming)
+    # Per remote server only now that the signature proves who sent it (the per-address limit
+    # in routes.py came first): a forged POST cannot spend a real server's budget.
+    await ctx.limiter.hit(ctx.limiter.inbox_per_host, host_of(signature.owner))
     if signature.owner != activity.actor:
         raise Forbidden(
             f"The signer {signature.owner} does not own the activity's actor {activity.actor}."
         )
-    problem = origin_problem(activity.type, activity.actor, activity.object)
+    problem = origin_problem(activity.id, activity.type, activity.actor, activity.object)
     if problem is not None:
-        raise Forbidden(problem.capitalize() + ".")
+        raise Forbidden(problem)
     now = utcnow()
     async with ctx.sessions() as session:
         item_id = await inbox_queries.insert_once(

@@ -1,15 +1,15 @@
 """Inbox endpoints: the shared inbox and every local actor's own inbox.
 
-HTTP only: cap the size (Quart's MAX_CONTENT_LENGTH answers 413), check the content type, parse
-JSON, hand the rest to `intake.receive`, answer 202.
+HTTP only: count the POST against the sender's address, cap the size (Quart's MAX_CONTENT_LENGTH
+answers 413), check the content type, parse JSON, hand the rest to `intake.receive` (which also
+counts it against the verified sender's server), answer 202.
 """
 
 from __future__ import annotations
 
-import json
-
 from quart import Blueprint, Response, request
 
+from fediverse.activitypub.decoding import DecodeError, decode_json
 from fediverse.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from fediverse.inbox import intake
 from fediverse.services import publishing
@@ -20,9 +20,17 @@ from fediverse.uris import (
     SHARED_INBOX_ROUTE,
     USER_ROUTE,
 )
-from fediverse.web import current_context, json_response
+from fediverse.web import current_context, json_response, limit_address
 
 blueprint = Blueprint("inbox", __name__)
+
+
+@blueprint.before_request
+async def count_delivery() -> None:
+    # Counted by address first, before the body is read or any key fetched: the claimed actor
+    # is unproven here, so counting by its host would let anyone spend another server's budget.
+    await limit_address(current_context().limiter.inbox_per_address)
+
 
 _JSON_TYPES = ("application/activity+json", "application/ld+json", "application/json")
 
@@ -42,9 +50,10 @@ async def _receive(kind: str | None, name: str | None) -> Response:
     if len(body) > ctx.config.server.max_request_bytes:  # chunked bodies carry no length
         raise PayloadTooLarge("The activity is larger than this inbox accepts.")
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("The body is not valid JSON.") from None
+        # Before any signature check: a stranger's body must not be able to crash the parser.
+        document = decode_json(body)
+    except DecodeError as exc:
+        raise BadRequest(f"Refused: {exc}.") from None
     # Verify against our public URL, not what a reverse proxy forwarded internally.
     query = request.query_string.decode("latin-1")
     url = ctx.uris.absolute(request.path) + (f"?{query}" if query else "")

@@ -1,7 +1,8 @@
 """Password sign-in and browser sessions, for the OAuth consent page and the web interface.
 
-- `sign_in` checks a password under rate limits (failures per account and per address, in fixed
-  windows stored in `rate_limits`) and opens a session.
+- `sign_in` checks a password under rate limits (attempts per address, failures per resolved
+  account; see `_refuse_if_failing`), spends one password verification on every attempt it
+  lets through, known name or not, and opens a session.
 - The session cookie holds a random token; only its SHA-256 is stored in `web_sessions`. The
   cookie is HTTP-only, SameSite=Lax, and Secure (with the `__Host-` prefix) on https.
 - Every form POST of a signed-in browser carries the session's CSRF token (`check_csrf`).
@@ -21,14 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fediverse.errors import Forbidden, TooManyRequests, Unauthorized
+from fediverse.errors import Forbidden, Unauthorized
 from fediverse.ids import new_id
 from fediverse.services.context import Context
-from fediverse.services.passwords import hash_password, verify_password
-from fediverse.store.tables import Actor, RateLimit, User, WebSession
+from fediverse.services.passwords import hash_password, needs_rehash, verify_password
+from fediverse.services.rate_limits import RateLimiter, address_key
+from fediverse.store.tables import Actor, User, WebSession
 from fediverse.store.types import utcnow
 
 SESSION_LIFETIME = timedelta(days=30)
@@ -38,16 +39,6 @@ COOKIE_NAME = "fediverse_session"
 FORM_COOKIE_NAME = "fediverse_form"
 
 
-@dataclass(frozen=True)
-class RateRule:
-    """At most `limit` failures per `window`."""
-
-    limit: int
-    window: timedelta
-
-
-ACCOUNT_RULE = RateRule(5, timedelta(minutes=15))
-ADDRESS_RULE = RateRule(20, timedelta(minutes=15))
 SIGN_IN_FAILED = "Wrong username or password."
 CANNOT_SIGN_IN = "This account cannot sign in (it is awaiting approval or was closed)."
 
@@ -126,86 +117,81 @@ _dummy_hash: list[str] = []
 
 
 async def _spend_a_verification(password: str) -> None:
-    """Verify against a throwaway hash, so unknown names take as long as wrong passwords."""
+    """Spend what checking a real password costs, so unknown names answer as slowly as known
+    ones. The first call makes the throwaway hash, which costs the same as a verification."""
     if not _dummy_hash:
         _dummy_hash.append(await hash_password(secrets.token_urlsafe(16)))
+        return
     await verify_password(_dummy_hash[0], password)
 
 
-async def _over_limit(session: AsyncSession, key: str, rule: RateRule) -> bool:
-    row = await session.get(RateLimit, key)
-    if row is None or row.window_start <= utcnow() - rule.window:
-        return False
-    return row.count >= rule.limit
-
-
-async def _count_failure(ctx: Context, key: str, rule: RateRule) -> None:
-    """Add one failure to a fixed window, starting a new window when the old one is over."""
-    for _ in range(2):
-        async with ctx.sessions() as session:
-            now = utcnow()
-            row = await session.get(RateLimit, key)
-            if row is None:
-                session.add(RateLimit(key=key, window_start=now, count=1))
-            elif row.window_start <= now - rule.window:
-                row.window_start, row.count = now, 1
-            else:
-                row.count += 1
-            try:
-                await session.commit()
-                return
-            except IntegrityError:
-                # Another failure created the row at the same moment; count on top of it.
-                await session.rollback()
-
-
-def _limit_keys(username: str, address: str) -> list[tuple[str, RateRule]]:
-    return [
-        (f"sign-in:account:{username.strip().lower()[:200]}", ACCOUNT_RULE),
-        (f"sign-in:address:{address[:200]}", ADDRESS_RULE),
-    ]
+def normalize_login(login: str) -> str:
+    """Return a login as it is looked up: no surrounding space or leading @s, lower case."""
+    return login.strip().lstrip("@").strip().lower()
 
 
 async def _find_user(session: AsyncSession, login: str) -> tuple[User, Actor] | None:
-    """Find a user by username, or by email when the login contains '@'."""
+    """Find a user by username, or by email when the (normalized) login contains '@'."""
     query = select(User, Actor).join(Actor, Actor.id == User.actor_id)
-    login = login.strip().lstrip("@")
     if "@" in login:
-        query = query.where(User.email == login.lower())
+        query = query.where(User.email == login)
     else:
-        query = query.where(Actor.local.is_(True), Actor.username_key == login.lower())
+        query = query.where(Actor.local.is_(True), Actor.username_key == login)
     row = (await session.execute(query)).first()
     return None if row is None else (row[0], row[1])
+
+
+async def _refuse_if_failing(limiter: RateLimiter, account: str, address: str) -> None:
+    """Refuse an attempt on an account that keeps failing, but only from an address that took
+    part in the failing.
+
+    Counting failures per account alone lets anyone lock a member out by failing from their
+    own address; counting them per address alone lets a crowd of addresses guess at leisure.
+    So: while an account is over `sign_in_failures_per_account`, each address that failed on
+    it in that window waits, and every other address (the member's own, usually) still gets
+    to try; once it fails too, it waits as well.
+    """
+    over = not await limiter.allows(limiter.sign_in_failures_per_account, account)
+    if not over or await limiter.allows(limiter.sign_in_failed_here, account, address):
+        return
+    wait = min(
+        await limiter.retry_after(limiter.sign_in_failures_per_account, account),
+        await limiter.retry_after(limiter.sign_in_failed_here, account, address),
+    )
+    raise limiter.refusal(limiter.sign_in_failures_per_account, wait)
 
 
 async def sign_in(
     ctx: Context, username: str, password: str, *, address: str, user_agent: str | None = None
 ) -> SessionGrant:
-    """Check a password and open a session; raise Unauthorized or TooManyRequests.
+    """Check a password and open a session; raise Unauthorized, Forbidden or TooManyRequests.
 
-    Only failures count towards the limits; a success clears the account's count.
+    Every attempt counts against the address; failures count against the account the login
+    resolves to (a name, @name and the e-mail address are one account), or against the login
+    itself when it names nobody, so unknown and known names are limited alike.
     """
-    keys = _limit_keys(username, address)
+    limiter = ctx.limiter
+    address = address_key(address)
+    # Counted before anything is checked, atomically: parallel guesses cannot slip past.
+    await limiter.hit(limiter.sign_in_per_address, address)
+    login = normalize_login(username)
     async with ctx.sessions() as session:
-        for key, rule in keys:
-            if await _over_limit(session, key, rule):
-                minutes = int(rule.window.total_seconds() // 60)
-                raise TooManyRequests(
-                    f"Too many failed sign-ins; wait {minutes} minutes and try again."
-                )
-        found = await _find_user(session, username) if username.strip() else None
+        found = await _find_user(session, login) if login else None
     user, actor = found if found is not None else (None, None)
+    account = f"account:{user.id}" if user is not None else f"login:{login}"
+    await _refuse_if_failing(limiter, account, address)
     if user is None or actor is None or not user.password_hash:
         await _spend_a_verification(password)
         ok = False
     else:
         ok = await verify_password(user.password_hash, password)
     if not ok or user is None or actor is None:
-        for key, rule in keys:
-            await _count_failure(ctx, key, rule)
+        await limiter.count(limiter.sign_in_failures_per_account, account)
+        await limiter.count(limiter.sign_in_failed_here, account, address)
         raise Unauthorized(SIGN_IN_FAILED)
     if not may_sign_in(user, actor):
         raise Forbidden(CANNOT_SIGN_IN)
+    await limiter.clear(limiter.sign_in_failed_here, account, address)
     cookie_value, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = utcnow()
     async with ctx.sessions() as session:
@@ -224,7 +210,10 @@ async def sign_in(
         db_user = await session.get(User, user.id)
         if db_user is not None:
             db_user.last_sign_in_at = now
-        await session.execute(delete(RateLimit).where(RateLimit.key == keys[0][0]))
+            if db_user.password_hash and needs_rehash(db_user.password_hash):
+                # Hashes made with older parameters verify faster or slower than the rest,
+                # which would tell their names apart; bring them up to date.
+                db_user.password_hash = await hash_password(password)
         await session.commit()
     return SessionGrant(cookie_value, csrf, user.id, actor.username, now + SESSION_LIFETIME)
 

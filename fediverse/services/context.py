@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from fediverse.activitypub.client import FederationClient
 from fediverse.activitypub.signatures import SigningKey
 from fediverse.config import Config
+from fediverse.services.rate_limits import RateLimiter
 from fediverse.uris import Uris
 
 
@@ -26,6 +27,8 @@ class Context:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     http: FederationClient
+    # Every limit on what strangers may do (services/rate_limits.py).
+    limiter: RateLimiter
     instance_key: SigningKey | None = field(default=None)
     # Wakes this process's embedded workers when new jobs were written (set by create_app).
     wake_workers: Callable[[], None] | None = field(default=None)

@@ -18,6 +18,14 @@ async def hash_password(password: str) -> str:
     return await asyncio.to_thread(_hasher.hash, password)
 
 
+def needs_rehash(password_hash: str) -> bool:
+    """Tell whether a stored hash was made with other parameters than new hashes get."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except (InvalidHashError, ValueError):
+        return False
+
+
 async def verify_password(password_hash: str, password: str) -> bool:
     """Tell whether `password` matches the stored hash."""
 

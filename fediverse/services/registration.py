@@ -81,9 +81,20 @@ async def _check_new_account(ctx: Context, app: Application) -> str:
         )
         if pending is not None:
             raise Conflict(f"Someone is already waiting to join as {app.username!r}.")
-        if await session.scalar(select(User.id).where(User.email == email)) is not None:
-            raise Conflict("That email address already has an account; sign in instead.")
+    # Whether the e-mail address is taken is not checked here: answering differently would tell
+    # anyone which addresses have accounts. `_email_if_free` decides, out of sight.
     return email
+
+
+async def _email_if_free(ctx: Context, email: str) -> str | None:
+    """Return the address to attach to a new account, or None when another account has it.
+
+    The account is made either way and the answer is the same; it signs in by its name. Names,
+    unlike addresses, are public (profiles, WebFinger), so a taken name is still said plainly.
+    """
+    async with ctx.sessions() as session:
+        taken = await session.scalar(select(User.id).where(User.email == email))
+    return email if taken is None else None
 
 
 async def apply(ctx: Context, app: Application) -> Applied:
@@ -97,7 +108,14 @@ async def apply(ctx: Context, app: Application) -> Applied:
     elif mode == "invite":
         raise Forbidden("This instance is invite-only: ask a member for an invite link.")
     if app.invite_code or mode == "open":
-        await create_user(ctx, NewUser(username=app.username, password=app.password, email=email))
+        await create_user(
+            ctx,
+            NewUser(
+                username=app.username,
+                password=app.password,
+                email=await _email_if_free(ctx, email),
+            ),
+        )
         return Applied(status="created")
     if len(app.reason.strip()) > MAX_REASON_CHARS:
         raise Unprocessable(f"Keep the reason under {MAX_REASON_CHARS} characters.")
@@ -176,7 +194,9 @@ async def approve(ctx: Context, username: str) -> None:
     await create_user(
         ctx,
         NewUser(
-            username=request.username, email=request.email, password_hash=request.password_hash
+            username=request.username,
+            email=await _email_if_free(ctx, request.email),
+            password_hash=request.password_hash,
         ),
     )
     await _decide(ctx, request.id, "approved")

@@ -10,14 +10,18 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
 
 from fediverse.activitypub.client import FetchError
-from fediverse.activitypub.keys import KeyFormatError, load_public_key, public_key_from_multibase
-from fediverse.activitypub.parse import ActorDoc, ParseError, parse_actor
-from fediverse.activitypub.signatures import ResolvedKey
+from fediverse.activitypub.keys import (
+    KeyFormatError,
+    load_public_key_cached,
+    public_key_from_multibase,
+)
+from fediverse.activitypub.origin import host_of, same_origin
+from fediverse.activitypub.parse import ActorDoc, ParseError, PublicKeyDoc, parse_actor
+from fediverse.activitypub.signatures import ResolvedKey, SignatureError
 from fediverse.errors import NotFound, Unprocessable
 from fediverse.services.context import Context
 from fediverse.store import actors as actor_queries
@@ -33,16 +37,12 @@ class RemoteActorError(Unprocessable):
     """Raise when a remote actor cannot be fetched or is unusable; the message says why."""
 
 
-def _host(iri: str) -> str:
-    return urlsplit(iri).netloc.lower()
-
-
 def _apply_document(actor: Actor, doc: ActorDoc) -> None:
     """Copy what we keep of a parsed remote actor document onto its row."""
     actor.kind = doc.type
     actor.username = (doc.preferred_username or "")[:255]
     actor.username_key = actor.username.lower()
-    actor.domain = _host(doc.id)
+    actor.domain = host_of(doc.id)
     actor.display_name = (doc.name or "")[:255]
     actor.summary_html = doc.summary_html or ""
     actor.url = doc.url
@@ -56,7 +56,7 @@ def _apply_document(actor: Actor, doc: ActorDoc) -> None:
     actor.image_url = doc.image_url
     actor.manually_approves_followers = doc.manually_approves_followers
     actor.discoverable = bool(doc.discoverable)
-    main_key = next((key for key in doc.public_keys if key.pem), None)
+    main_key = _main_pem_key(doc)
     actor.public_key_id = main_key.id if main_key else None
     actor.public_key_pem = main_key.pem if main_key else None
     if doc.published is not None:
@@ -66,10 +66,37 @@ def _apply_document(actor: Actor, doc: ActorDoc) -> None:
     actor.deleted_at = None
 
 
+def _main_pem_key(doc: ActorDoc) -> PublicKeyDoc | None:
+    """Return the first PEM key of an actor document that loads, or None if it has none.
+
+    Raise RemoteActorError when it lists keys and none of them loads (PEM or FEP-521a
+    multibase). Keys are checked on the way in: a cached key nobody can load would turn every
+    later request of that actor into an error until the cache expired.
+    """
+    problem = None
+    for key in doc.public_keys:
+        if not key.pem:
+            continue
+        try:
+            load_public_key_cached(key.pem)
+        except KeyFormatError as exc:
+            problem = problem or f"{key.id}: {exc}"
+            continue
+        return key
+    if problem is not None and not any(key.multibase for key in doc.public_keys):
+        raise RemoteActorError(f"{doc.id} publishes no usable public key ({problem}).")
+    return None
+
+
 async def store_actor_document(ctx: Context, doc: ActorDoc) -> Actor:
-    """Insert or refresh the cached row of a remote actor from a parsed document."""
+    """Insert or refresh the cached row of a remote actor from a parsed document.
+
+    Raise RemoteActorError, storing nothing, for one of our own actors or a document whose
+    keys cannot be loaded.
+    """
     if ctx.uris.is_local(doc.id):
         raise RemoteActorError(f"{doc.id} claims to be one of our own actors.")
+    _main_pem_key(doc)  # refuse before anything is written
     async with ctx.sessions() as session:
         actor = await actor_queries.get_by_uri(session, doc.id)
         if actor is None:
@@ -159,18 +186,26 @@ def _key_from_document(doc: ActorDoc, key_id: str) -> ResolvedKey | None:
     candidates = tuple(key for key in doc.public_keys if key.id == key_id)
     if not candidates and key_id == doc.id:
         candidates = doc.public_keys[:1]
+    problem = None
     for key in candidates:
         try:
             if key.pem:
-                public = load_public_key(key.pem)
+                public = load_public_key_cached(key.pem)
             elif key.multibase:
                 public = public_key_from_multibase(key.multibase)
             else:
                 continue
-        except KeyFormatError:
+        except KeyFormatError as exc:
             log.info("unusable key in actor document", extra={"key_id": key.id})
+            problem = problem or str(exc)
             continue
         return ResolvedKey(key_id=key_id, owner=doc.id, public_key=public)
+    if problem is not None:
+        # The actor was found and lists the key, so "unknown key" would mislead the sender.
+        raise SignatureError(
+            f"the key {key_id[:200]!r} that {doc.id} publishes is not a usable public key "
+            f"({problem[:200]})"
+        )
     return None
 
 
@@ -180,15 +215,20 @@ async def resolve_key(ctx: Context, key_id: str, refresh: bool) -> ResolvedKey |
     The key is looked up in our cache first; otherwise (or on `refresh`) the keyId URL is
     fetched. It may return the actor itself (Mastodon: `actor#main-key`), or a key document
     whose `owner` is the actor (GoToSocial: `actor/main-key`); either way the key is only
-    trusted if the owning actor's own document lists it.
+    trusted if the owning actor's own document lists it. Raise SignatureError, with the
+    reason, when the actor lists the key but it cannot be loaded.
     """
     if not refresh:
         async with ctx.sessions() as session:
             actor = await actor_queries.get_by_key_id(session, key_id)
         if actor is not None and actor.public_key_pem and (actor.local or _fresh(ctx, actor)):
-            return ResolvedKey(
-                key_id=key_id, owner=actor.uri, public_key=load_public_key(actor.public_key_pem)
-            )
+            try:
+                public = load_public_key_cached(actor.public_key_pem)
+            except KeyFormatError:
+                # Cached before keys were checked on the way in: refetch instead of failing.
+                log.info("unusable cached key, refetching", extra={"key_id": key_id})
+            else:
+                return ResolvedKey(key_id=key_id, owner=actor.uri, public_key=public)
     try:
         doc = await _fetch_key_owner(ctx, key_id)
     except (RemoteActorError, NotFound) as exc:
@@ -196,7 +236,10 @@ async def resolve_key(ctx: Context, key_id: str, refresh: bool) -> ResolvedKey |
         return None
     resolved = _key_from_document(doc, key_id)
     if resolved is not None:
-        await store_actor_document(ctx, doc)
+        try:
+            await store_actor_document(ctx, doc)
+        except RemoteActorError as exc:
+            raise SignatureError(str(exc)) from None
     return resolved
 
 
@@ -214,6 +257,6 @@ async def _fetch_key_owner(ctx: Context, key_id: str) -> ActorDoc:
     except ParseError:
         pass
     owner = raw.get("owner") or raw.get("controller")
-    if not isinstance(owner, str) or _host(owner) != _host(document_url):
+    if not isinstance(owner, str) or not same_origin(owner, document_url):
         raise RemoteActorError(f"{key_id} is neither an actor nor a key with a same-host owner")
     return await fetch_actor_document(ctx, owner)

@@ -504,16 +504,6 @@ class WebSession(Base):
     __table_args__ = (Index("ix_web_sessions_user_id", "user_id"),)
 
 
-class RateLimit(Base):
-    """A fixed-window counter (sign-in attempts per account and per address)."""
-
-    __tablename__ = "rate_limits"
-
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
-    count: Mapped[int] = mapped_column(Integer, default=0)
-
-
 class Profile(Base):
     """The professional profile of a local person (or the description of a local group).
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, request
 
-from fediverse.errors import FediverseError, Forbidden, Unprocessable
+from fediverse.errors import FediverseError, Forbidden, TooManyRequests, Unprocessable
 from fediverse.services import actors, auth
 from fediverse.services.passwords import MIN_PASSWORD_LENGTH
 from fediverse.ui import forms, render
@@ -46,9 +46,11 @@ async def sign_in_answer() -> Response:
         grant = await sign_in(username, form.get("password", ""))
     except FediverseError as error:
         # Wrong password (401), too many attempts (429), not yet approved (403).
-        return await _sign_in_form(
+        page = await _sign_in_form(
             next_path=next_path, username=username, message=error.message, status=error.status
         )
+        page.headers.update(error.headers())
+        return page
     # Signing in again replaces the browser's session: end the one it had, if any.
     await auth.sign_out(current_context(), session_cookie_value())
     response = forms.redirect(next_path)
@@ -76,21 +78,27 @@ async def change_password() -> Response:
     viewer = await require_viewer()
     form = await forms.read_form()
     new = form.get("new_password", "")
+    ctx = current_context()
     try:
+        # Every attempt counts: each one checks the current password, which a stolen session
+        # must not be able to guess at.
+        await ctx.limiter.hit(ctx.limiter.password_change_per_account, str(viewer.user_id))
         if new != form.get("confirm_password", ""):
             raise Unprocessable("The new password and its repetition differ; type them again.")
         await actors.change_password(
-            current_context(),
+            ctx,
             viewer.username,
             form.get("current_password", ""),
             new,
             keep_session_id=viewer.session_id,
         )
-    except (Unprocessable, Forbidden) as error:
-        return await render.page(
+    except (Unprocessable, Forbidden, TooManyRequests) as error:
+        page = await render.page(
             "settings_password.html",
             status=error.status,
             message=error.message,
             min_length=MIN_PASSWORD_LENGTH,
         )
+        page.headers.update(error.headers())
+        return page
     return forms.redirect("/settings/password?changed=1")

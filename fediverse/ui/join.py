@@ -14,7 +14,7 @@ from fediverse.services.passwords import MIN_PASSWORD_LENGTH
 from fediverse.services.registration import MAX_REASON_CHARS, Application
 from fediverse.ui import forms, render
 from fediverse.ui.session import sign_in, start_session
-from fediverse.web import current_context
+from fediverse.web import current_context, limit_address
 
 blueprint = Blueprint("join", __name__)
 
@@ -55,6 +55,9 @@ async def join_page() -> Response:
 
 @blueprint.post("/join")
 async def join_answer() -> Response:
+    ctx = current_context()
+    # Before anything is looked up: this form creates accounts and waitlist entries.
+    await limit_address(ctx.limiter.join_per_address)
     form = await forms.read_form()
     invite = forms.text(form, "invite", limit=200) or None
     values = {
@@ -65,7 +68,7 @@ async def join_answer() -> Response:
     password = form.get("password", "")
     try:
         applied = await registration.apply(
-            current_context(),
+            ctx,
             Application(
                 username=values["username"],
                 email=values["email"],
@@ -75,9 +78,11 @@ async def join_answer() -> Response:
             ),
         )
     except FediverseError as error:
-        return await _join_form(
+        page = await _join_form(
             invite=invite, values=values, message=error.message, status=error.status
         )
+        page.headers.update(error.headers())
+        return page
     if applied.status == "pending" and applied.status_token:
         return forms.redirect(f"/join/status/{applied.status_token}")
     # Signed up (open mode or an invite): sign in at once and start on the profile.

@@ -12,7 +12,7 @@ from quart import Response, g, request
 from fediverse.errors import Unauthorized
 from fediverse.services import auth
 from fediverse.services.auth import CookieSpec, SessionGrant, SignedIn
-from fediverse.web import current_context
+from fediverse.web import client_address, current_context
 
 _VIEWER = "ui_viewer"
 
@@ -83,6 +83,6 @@ async def sign_in(username: str, password: str) -> SessionGrant:
         current_context(),
         username,
         password,
-        address=request.remote_addr or "unknown",
+        address=client_address(),
         user_agent=request.headers.get("User-Agent"),
     )

@@ -17,9 +17,10 @@ async def handle_update_actor(delivered: Delivered) -> None:
     if isinstance(activity.object, dict):
         try:
             document = parse_actor(activity.object)
-        except ParseError as exc:
+            await remote_actors.store_actor_document(delivered.ctx, document)
+        except (ParseError, remote_actors.RemoteActorError) as exc:
+            # The cached copy stays as it was: an unusable document replaces nothing.
             raise Ignored(f"unusable actor in Update: {exc}") from exc
-        await remote_actors.store_actor_document(delivered.ctx, document)
     else:
         await remote_actors.get_actor(delivered.ctx, activity.actor, refresh=True)
 

@@ -1,7 +1,7 @@
 """user roles, revocable invites, OAuth codes that remember redirect_uri and tokens their code
 
-Revision ID: 0007_auth_hardening
-Revises: 0006
+Revision ID: 0008_auth_hardening
+Revises: 0007_rate_limits
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 import fediverse.store.types
 
-revision = "0007_auth_hardening"
-down_revision = "0006"
+revision = "0008_auth_hardening"
+down_revision = "0007_rate_limits"
 branch_labels = None
 depends_on = None
 
