@@ -19,7 +19,16 @@ from fediverse.app import build_context, build_runner, create_app
 from fediverse.config import Config, ConfigError, find_config_path, load_config
 from fediverse.errors import FediverseError
 from fediverse.services import actors as actor_service
-from fediverse.services import follows, oauth, posts, reach, registration, remote_actors
+from fediverse.services import (
+    follows,
+    invites,
+    oauth,
+    posts,
+    reach,
+    registration,
+    remote_actors,
+    roles,
+)
 from fediverse.services.context import Context
 from fediverse.store import actors as actor_queries
 from fediverse.store import deliveries as delivery_queries
@@ -147,11 +156,11 @@ async def cmd_users_list(config: Config, _args: argparse.Namespace) -> int:
         if not rows:
             _out("No users yet. Create one with: fediverse users create NAME")
             return 0
-        _out(f"{'username':<30} {'email':<32} {'admin':<5} created")
+        _out(f"{'username':<30} {'email':<32} {'role':<9} created")
         for actor, user in rows:
             _out(
                 f"{actor.username:<30} {(user.email or '-'):<32} "
-                f"{('yes' if user.is_admin else 'no'):<5} {user.created_at:%Y-%m-%d %H:%M}"
+                f"{user.role:<9} {user.created_at:%Y-%m-%d %H:%M}"
             )
         return 0
 
@@ -450,7 +459,7 @@ async def cmd_registrations(config: Config, args: argparse.Namespace) -> int:
 
 async def cmd_invites_create(config: Config, args: argparse.Namespace) -> int:
     async def work(ctx: Context) -> int:
-        code = await registration.create_invite(
+        code = await invites.create_invite(
             ctx,
             args.by,
             max_uses=args.max_uses or None,
@@ -464,6 +473,58 @@ async def cmd_invites_create(config: Config, args: argparse.Namespace) -> int:
             f"expires in {args.expires_days:g} days" if args.expires_days else "never expires",
         ]
         _out(f"Invite link created ({', '.join(limits)}).")
+        return 0
+
+    return await _with_context(config, work)
+
+
+async def cmd_invites_list(config: Config, _args: argparse.Namespace) -> int:
+    async def work(ctx: Context) -> int:
+        listing = await invites.list_invites(ctx)
+        if not listing:
+            _out("No invites yet. Make one with: fediverse invites create")
+            return 0
+        _out(f"{'id':<20} {'state':<8} {'by':<24} {'uses':<9} {'expires':<17} created")
+        for invite in listing:
+            uses = f"{invite.uses}/{invite.max_uses if invite.max_uses is not None else '-'}"
+            expires = f"{invite.expires_at:%Y-%m-%d %H:%M}" if invite.expires_at else "never"
+            _out(
+                f"{invite.id:<20} {invite.state:<8} {invite.created_by or '-':<24} {uses:<9} "
+                f"{expires:<17} {invite.created_at:%Y-%m-%d %H:%M}"
+            )
+        return 0
+
+    return await _with_context(config, work)
+
+
+async def cmd_invites_revoke(config: Config, args: argparse.Namespace) -> int:
+    async def work(ctx: Context) -> int:
+        await invites.revoke_invite(ctx, args.id, by=None)
+        _out(f"Revoked invite {args.id}: its link admits nobody now.")
+        return 0
+
+    return await _with_context(config, work)
+
+
+async def cmd_invites_policy(config: Config, args: argparse.Namespace) -> int:
+    async def work(ctx: Context) -> int:
+        if args.who is not None or args.per_member is not None:
+            policy = await invites.set_policy(ctx, who=args.who, per_member=args.per_member)
+        else:
+            policy = await invites.get_policy(ctx)
+        _out(policy.describe())
+        return 0
+
+    return await _with_context(config, work)
+
+
+async def cmd_users_role(config: Config, args: argparse.Namespace) -> int:
+    async def work(ctx: Context) -> int:
+        if args.role is None:
+            _out(f"@{args.name} is a {await roles.role_of(ctx, args.name)}.")
+            return 0
+        role = await roles.set_role(ctx, args.name, args.role)
+        _out(f"@{args.name} is now a {role}.")
         return 0
 
     return await _with_context(config, work)
@@ -507,6 +568,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--admin", action="store_true", help="make the user an admin")
     create.set_defaults(run=cmd_users_create)
     users.add_parser("list", help="list local users").set_defaults(run=cmd_users_list)
+    role = users.add_parser("role", help="show or set a user's role (member, moderator, admin)")
+    role.add_argument("name")
+    role.add_argument("role", nargs="?", choices=roles.ROLES)
+    role.set_defaults(run=cmd_users_role)
 
     commands.add_parser(
         "worker", help="run background jobs (inbox processing, deliveries) in this process"
@@ -575,15 +640,35 @@ def build_parser() -> argparse.ArgumentParser:
         decide = regs.add_parser(action, help=f"{action} a waiting applicant")
         decide.add_argument("name", help="the username they applied with")
         decide.set_defaults(run=cmd_registrations)
+    policy = regs.add_parser(
+        "invites-policy", help="show or set who may make invite links, and members' cap"
+    )
+    policy.add_argument(
+        "--who",
+        choices=invites.WHO_CHOICES,
+        help="admins, moderators (and admins; the default) or members (everyone)",
+    )
+    policy.add_argument(
+        "--per-member",
+        type=int,
+        help=f"usable invite links a member may have at a time (0 to {invites.MAX_PER_MEMBER})",
+    )
+    policy.set_defaults(run=cmd_invites_policy)
 
-    invites = commands.add_parser("invites", help="invite links").add_subparsers(
+    invites_cmd = commands.add_parser("invites", help="invite links").add_subparsers(
         dest="invites_command", required=True, metavar="ACTION"
     )
-    invite = invites.add_parser("create", help="create an invite link")
+    invite = invites_cmd.add_parser("create", help="create an invite link")
     invite.add_argument("--by", help="username of the member who invites (optional)")
     invite.add_argument("--max-uses", type=int, default=1, help="0 for unlimited (default 1)")
     invite.add_argument("--expires-days", type=float, default=7.0, help="0 for never (default 7)")
     invite.set_defaults(run=cmd_invites_create)
+    invites_cmd.add_parser("list", help="list invites with their limits and state").set_defaults(
+        run=cmd_invites_list
+    )
+    revoke = invites_cmd.add_parser("revoke", help="revoke an invite: its link admits nobody")
+    revoke.add_argument("id", type=int, help="the invite's id, as `invites list` shows it")
+    revoke.set_defaults(run=cmd_invites_revoke)
 
     lookup = commands.add_parser(
         "lookup", help="resolve a handle (user@host) or actor URL, local or remote, and show it"

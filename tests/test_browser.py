@@ -321,7 +321,9 @@ def test_from_the_waitlist_to_a_conversation_across_servers(tmp_path: Path) -> N
         expect(page.get_by_text("replied to your post")).to_be_visible()
         camera.take("landing", a + "/")
 
-        # An invite link made by alice signs up a second person at once, waitlist or not.
+        # Once the admin lets members invite, an invite link made by alice signs up a second
+        # person at once, waitlist or not.
+        run_ok(home, "registrations", "invites-policy", "--who", "members")
         page.goto(a + "/invites")
         page.get_by_role("button", name="Create invite link").click()
         link = page.get_by_role("textbox", name="Invite link").input_value()

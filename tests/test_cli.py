@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 from fediverse.app import build_context
 from fediverse.cli import main
 from fediverse.config import load_config
-from fediverse.services import oauth, registration
+from fediverse.services import invites, oauth, registration
 from fediverse.services.context import Context
 from fediverse.store.migrate import head_revision
 from fediverse.store.tables import Actor, Follow, Host, Invite, Post, User
@@ -170,9 +170,9 @@ def test_users_create_and_list(config: Path) -> None:
 
     listed = fediverse(config, "users", "list")
     assert listed.code == 0
-    assert listed.lines[0].split() == ["username", "email", "admin", "created"]
+    assert listed.lines[0].split() == ["username", "email", "role", "created"]
     rows = {line.split()[0]: line.split()[1:3] for line in listed.lines[1:]}
-    assert rows["ulla"] == ["ulla@example.org", "yes"] and rows["uwe"] == ["-", "no"]
+    assert rows["ulla"] == ["ulla@example.org", "admin"] and rows["uwe"] == ["-", "member"]
 
 
 @pytest.mark.parametrize(
@@ -479,7 +479,7 @@ def test_invites(config: Path) -> None:
     code = default.lines[0].rsplit("=", 1)[1]
 
     async def check(ctx: Context) -> tuple[int | None, bool]:
-        invite = await registration.check_invite(ctx, code)
+        invite = await invites.check_invite(ctx, code)
         async with ctx.sessions() as session:
             row = await session.get(Invite, invite.id)
             assert row is not None
@@ -621,3 +621,49 @@ def test_serve_and_worker_start_say_so_and_stop_cleanly(config: Path) -> None:
     ), started
     assert code == 0, out
     assert "Worker stopped; unfinished jobs return to the queue when their lease expires." in out
+
+
+def test_invites_roles_and_the_invite_policy(tmp_path: Path) -> None:
+    config = new_folder(tmp_path)
+    assert fediverse(config, "init").code == 0
+    assert fediverse(config, "users", "create", "mia").code == 0
+    policy = fediverse(config, "registrations", "invites-policy")
+    assert policy.code == 0, policy.err
+    assert policy.lines == [
+        "Moderators and admins can invite people (members, if allowed, up to 3 usable links each)."
+    ]
+    changed = fediverse(config, "registrations", "invites-policy", "--who", "members",
+                        "--per-member", "2")  # fmt: skip
+    assert changed.lines == [
+        "Every member can invite people, up to 2 usable links each "
+        "(moderators and admins without a cap)."
+    ]
+    too_many = fediverse(config, "registrations", "invites-policy", "--per-member", "1000")
+    assert too_many.code == 1 and "from 0 to 100" in too_many.error
+    bad_who = fediverse(config, "registrations", "invites-policy", "--who", "everyone")
+    assert bad_who.code == 2 and "invalid choice: 'everyone'" in bad_who.err
+
+    role = fediverse(config, "users", "role", "mia", "moderator")
+    assert role.code == 0 and role.lines == ["@mia is now a moderator."]
+    assert fediverse(config, "users", "role", "mia").lines == ["@mia is a moderator."]
+    listed_users = fediverse(config, "users", "list").out
+    assert re.search(r"^mia\s+-\s+moderator\s", listed_users, re.MULTILINE), listed_users
+    assert fediverse(config, "users", "role", "ghost", "admin").code == 1
+
+    # The operator's invites are not bound by the policy (any limits, or none).
+    created = fediverse(config, "invites", "create", "--by", "mia", "--max-uses", "0",
+                        "--expires-days", "0")  # fmt: skip
+    assert created.code == 0, created.err
+    assert "/join?invite=" in created.out and "unlimited uses, never expires" in created.out
+    assert fediverse(config, "invites", "create", "--max-uses", "-2").code == 1
+    listed = fediverse(config, "invites", "list")
+    assert listed.code == 0
+    [header, row] = listed.lines
+    assert header.split() == ["id", "state", "by", "uses", "expires", "created"]
+    invite_id, state, by, uses, expires = row.split()[:5]
+    assert (state, by, uses, expires) == ("usable", "mia", "0/-", "never")
+    revoked = fediverse(config, "invites", "revoke", invite_id)
+    assert revoked.code == 0 and f"Revoked invite {invite_id}" in revoked.out
+    assert fediverse(config, "invites", "list").lines[1].split()[1] == "revoked"
+    missing = fediverse(config, "invites", "revoke", "12345")
+    assert missing.code == 1 and "No invite 12345" in missing.error

@@ -3,6 +3,7 @@ and the password sign-in (rate limits, sessions, CSRF) behind the consent page."
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from fediverse.errors import Forbidden
-from fediverse.services import auth, oauth
+from fediverse.services import auth, oauth, oauth_codes
 from fediverse.services.actors import NewUser, create_user
 from fediverse.services.oauth import OAuthError, scope_allows
 from fediverse.store.tables import OAuthApp, OAuthToken, WebSession
@@ -60,18 +61,22 @@ async def _authorize(
     app: dict[str, str],
     *,
     scope: str = "read write",
-    redirect_uri: str = REDIRECT,
+    redirect_uri: str | None = REDIRECT,
     challenge: str | None = None,
     decision: str = "approve",
 ) -> httpx.Response:
-    """Sign in and answer the consent page; return the final (redirect) response."""
+    """Sign in and answer the consent page; return the final (redirect) response.
+
+    `redirect_uri=None` leaves the parameter out (allowed when the app registered only one).
+    """
     query = {
         "client_id": app["client_id"],
-        "redirect_uri": redirect_uri,
         "response_type": "code",
         "scope": scope,
         "state": "xyz",
     }
+    if redirect_uri is not None:
+        query["redirect_uri"] = redirect_uri
     if challenge:
         query |= {"code_challenge": challenge, "code_challenge_method": "S256"}
     page = await client.get("/oauth/authorize", params=query)
@@ -83,6 +88,16 @@ async def _authorize(
     assert "Allow Test App to use your account?" in consent.text
     answer = hidden_fields(consent.text) | {"decision": decision}
     return await client.post("/oauth/authorize", data=answer)
+
+
+async def _approve_again(client: httpx.AsyncClient, app: dict[str, str]) -> str:
+    """Answer the consent page of a browser that is signed in already; return the new code."""
+    query = {"client_id": app["client_id"], "redirect_uri": REDIRECT, "response_type": "code",
+             "scope": "read", "state": "xyz"}  # fmt: skip
+    consent = await client.get("/oauth/authorize", params=query)
+    assert "Allow Test App to use your account?" in consent.text
+    answer = hidden_fields(consent.text) | {"decision": "approve"}
+    return _code_of(await client.post("/oauth/authorize", data=answer))
 
 
 def _code_of(response: httpx.Response) -> str:
@@ -235,6 +250,108 @@ async def test_redirect_uri_must_be_registered_and_match(net: FakeNet, site: Ins
             },
         )
         assert exchange.status_code == 400 and exchange.json()["error"] == "invalid_grant"
+
+
+async def test_a_redirect_uri_named_at_authorisation_must_be_repeated_exactly(
+    net: FakeNet, site: Instance
+) -> None:
+    async with api(net, site) as client:
+        app = await _register(client)
+        client_auth = {"grant_type": "authorization_code", "client_id": app["client_id"],
+                       "client_secret": app["client_secret"]}  # fmt: skip
+        code = _code_of(await _authorize(client, app))
+        missing = await client.post("/oauth/token", data=client_auth | {"code": code})
+        assert missing.status_code == 400, missing.text
+        assert missing.json()["error"] == "invalid_grant"
+        assert "redirect_uri" in missing.json()["error_description"]
+        # Nearly the same is not the same (RFC 6749 §4.1.3: "identical").
+        for near in (REDIRECT + "/", "HTTPS://app.example/callback", REDIRECT + "?", ""):
+            code = await _approve_again(client, app)
+            refused = await client.post(
+                "/oauth/token", data=client_auth | {"code": code, "redirect_uri": near}
+            )
+            assert refused.status_code == 400, near
+            assert refused.json()["error"] == "invalid_grant"
+        code = await _approve_again(client, app)
+        issued = await client.post(
+            "/oauth/token", data=client_auth | {"code": code, "redirect_uri": REDIRECT}
+        )
+        assert issued.status_code == 200, issued.text
+
+
+async def test_a_redirect_uri_left_out_at_authorisation_may_be_left_out_again(
+    net: FakeNet, site: Instance
+) -> None:
+    async with api(net, site) as client:
+        registered = await client.post(
+            "/api/v1/apps",
+            data={"client_name": "Test App", "redirect_uris": REDIRECT, "scopes": "read"},
+        )
+        app = registered.json()
+        code = _code_of(await _authorize(client, app, scope="read", redirect_uri=None))
+        issued = await client.post(
+            "/oauth/token",
+            data={"grant_type": "authorization_code", "code": code},
+            auth=(app["client_id"], app["client_secret"]),
+        )
+        assert issued.status_code == 200, issued.text
+
+
+async def test_a_reused_code_revokes_the_token_it_bought(net: FakeNet, site: Instance) -> None:
+    async with api(net, site) as client:
+        app = await _register(client)
+        code = _code_of(await _authorize(client, app))
+        exchange = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "client_id": app["client_id"],
+            "client_secret": app["client_secret"],
+        }
+        first = (await client.post("/oauth/token", data=exchange)).json()["access_token"]
+        other_code = await _approve_again(client, app)
+        other = await client.post("/oauth/token", data=exchange | {"code": other_code})
+        second = other.json()["access_token"]
+        replayed = await client.post("/oauth/token", data=exchange)
+        assert replayed.status_code == 400
+        assert replayed.json()["error"] == "invalid_grant"
+
+    # The code leaked (RFC 6749 §4.1.2): the token first issued from it is revoked; a token from
+    # another code of the same person is not.
+    async with api(net, site, first) as client:
+        assert (await client.get("/api/v1/accounts/verify_credentials")).status_code == 401
+    async with api(net, site, second) as client:
+        assert (await client.get("/api/v1/accounts/verify_credentials")).status_code == 200
+    async with site.ctx.sessions() as session:
+        tokens = (await session.scalars(select(OAuthToken).order_by(OAuthToken.id))).all()
+    assert [token.revoked_at is not None for token in tokens] == [True, False]
+
+
+async def test_two_exchanges_of_one_code_at_once_leave_no_working_token(site: Instance) -> None:
+    ctx = site.ctx
+    registered = await oauth.register_app(
+        ctx, name="Racer", redirect_uris=REDIRECT, scopes="read", website=None
+    )
+    request = await oauth.check_authorization(
+        ctx, client_id=registered.app.client_id, redirect_uri=REDIRECT, response_type="code",
+        scope="read", state=None, code_challenge=None, code_challenge_method=None,
+    )  # fmt: skip
+    user_id = (await auth.sign_in(ctx, "alice", PASSWORD, address="192.0.2.9")).user_id
+    code = await oauth_codes.create_code(ctx, request, user_id)
+    results = await asyncio.gather(
+        *(
+            oauth_codes.exchange_code(
+                ctx, registered.app, code=code, redirect_uri=REDIRECT, code_verifier=None
+            )
+            for _ in range(2)
+        ),
+        return_exceptions=True,
+    )
+    issued = [result for result in results if isinstance(result, oauth.IssuedToken)]
+    refused = [result for result in results if isinstance(result, OAuthError)]
+    assert len(issued) == 1 and len(refused) == 1, results
+    # The loser saw the code used: the winner's token is revoked as well.
+    assert await oauth.authenticate(ctx, issued[0].access_token) is None
 
 
 async def test_errors_after_the_client_is_known_go_back_to_the_app(

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from fediverse.errors import Conflict, Forbidden, NotFound, Unprocessable
-from fediverse.services import registration
+from fediverse.services import invites, registration
 from fediverse.services.actors import change_password
 from fediverse.services.passwords import verify_password
 from fediverse.store.tables import Actor, Invite, User
@@ -92,7 +92,7 @@ async def test_bad_applications_are_refused_and_store_nothing(
 async def test_invites_expire_and_run_out(net: FakeNet, local_instance: Instance) -> None:
     ctx = local_instance.ctx
     await registration.set_mode(ctx, "invite")
-    code = await registration.create_invite(ctx, "alice", max_uses=2)
+    code = await invites.create_invite(ctx, "alice", max_uses=2)
     results = await asyncio.gather(
         *(
             registration.apply(ctx, application(name, invite_code=code))
@@ -102,14 +102,14 @@ async def test_invites_expire_and_run_out(net: FakeNet, local_instance: Instance
     )
     assert sum(1 for r in results if isinstance(r, registration.Applied)) == 2
     assert any(isinstance(r, Forbidden) and "used up" in r.message for r in results)
-    expired = await registration.create_invite(ctx, None, max_uses=None)
+    expired = await invites.create_invite(ctx, None, max_uses=None)
     async with ctx.sessions() as session:
         await session.execute(update(Invite).values(expires_at=utcnow() - timedelta(days=1)))
         await session.commit()
     with pytest.raises(Forbidden, match="expired"):
         await registration.apply(ctx, application("max", invite_code=expired))
     with pytest.raises(NotFound, match="not valid"):
-        await registration.check_invite(ctx, "made-up")
+        await invites.check_invite(ctx, "made-up")
 
 
 async def test_change_password(net: FakeNet, local_instance: Instance) -> None:
@@ -147,3 +147,38 @@ async def test_changing_the_password_signs_out_other_sessions(
     )
     assert await auth.session_for(ctx, laptop.cookie_value) is not None
     assert await auth.session_for(ctx, phone.cookie_value) is None
+
+
+async def test_changing_the_password_revokes_every_api_token(
+    net: FakeNet, local_instance: Instance
+) -> None:
+    from fediverse.services import oauth, oauth_codes
+
+    ctx = local_instance.ctx
+    await registration.set_mode(ctx, "open")
+    await registration.apply(ctx, application("ola"))
+    script = (await oauth.create_token(ctx, "ola", "read")).access_token
+    app_made = await oauth.register_app(
+        ctx, name="Phone", redirect_uris="urn:ietf:wg:oauth:2.0:oob", scopes="read", website=None
+    )
+    request = await oauth.check_authorization(
+        ctx, client_id=app_made.app.client_id, redirect_uri=None, response_type="code",
+        scope="read", state=None, code_challenge=None, code_challenge_method=None,
+    )  # fmt: skip
+    user_id = (await oauth.authenticate(ctx, script)).user_id  # type: ignore[union-attr]
+    code = await oauth_codes.create_code(ctx, request, user_id)
+    phone = await oauth_codes.exchange_code(
+        ctx, app_made.app, code=code, redirect_uri=None, code_verifier=None
+    )
+    others = (await oauth.create_token(ctx, "alice", "read")).access_token
+    assert await oauth.authenticate(ctx, phone.access_token) is not None
+
+    changed = await change_password(ctx, "ola", "a long password", "a brand new password")
+    assert await oauth.authenticate(ctx, script) is None
+    assert await oauth.authenticate(ctx, phone.access_token) is None
+    # Only this account's tokens.
+    assert await oauth.authenticate(ctx, others) is not None
+    assert changed.tokens_revoked == 2
+    # Changing it again has nothing left to revoke.
+    again = await change_password(ctx, "ola", "a brand new password", "yet another password")
+    assert again.tokens_revoked == 0

@@ -10,6 +10,7 @@ import pytest
 
 from fediverse.services import posts
 from fediverse.services.actors import NewUser, create_user
+from tests.api_helpers import api, token_for
 from tests.fakenet import FakeNet, Instance
 from tests.ui_helpers import PASSWORD, browser, csrf_of, signed_in, text_of
 
@@ -120,6 +121,7 @@ async def test_sign_out_ends_the_session(net: FakeNet, site: Instance) -> None:
 
 
 async def test_change_password(net: FakeNet, site: Instance) -> None:
+    token = await token_for(site, "alice", "read")
     async with signed_in(net, site, "alice", create=False) as alice:
         wrong = await alice.submit(
             "/settings/password",
@@ -143,7 +145,13 @@ async def test_change_password(net: FakeNet, site: Instance) -> None:
              "confirm_password": "a new passphrase"},
         )  # fmt: skip
         assert done.headers["Location"] == "/settings/password?changed=1"
-        assert "Your password was changed." in (await alice.get(done.headers["Location"])).text
+        said = text_of((await alice.get(done.headers["Location"])).text)
+        assert "Your password was changed." in said
+        assert "every app and script with access to your account was cut off" in said
+        # That is true: the token made before the change no longer works.
+        async with api(net, site, token) as client:
+            refused = await client.get("/api/v1/accounts/verify_credentials")
+            assert refused.status_code == 401
     async with browser(net, site) as again:
         await again.sign_in("alice", "a new passphrase")
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from fediverse.services import registration
+from fediverse.services import invites, registration
 from fediverse.services.actors import NewUser, create_user
 from tests.fakenet import FakeNet, Instance
 from tests.ui_helpers import PASSWORD, browser, signed_in, text_of
@@ -80,6 +80,8 @@ async def test_open_mode_signs_up_and_signs_in_at_once(net: FakeNet, site: Insta
 
 async def test_invite_links_admit_their_holders_until_used_up(net: FakeNet, site: Instance) -> None:
     await registration.set_mode(site.ctx, "invite")
+    # Members may invite only when the admin allows it (the default is moderators and admins).
+    await invites.set_policy(site.ctx, who="members")
     async with browser(net, site) as stranger:
         page = await stranger.get("/join")
         assert "Joining is by invitation" in page.text

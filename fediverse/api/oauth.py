@@ -21,7 +21,7 @@ from fediverse.api.auth import bearer, signed_in
 from fediverse.api.params import Params, read_params
 from fediverse.api.routing import ApiBlueprint
 from fediverse.errors import FediverseError, NotFound
-from fediverse.services import auth, oauth
+from fediverse.services import auth, oauth, oauth_codes
 from fediverse.services.auth import CookieSpec, SignedIn
 from fediverse.services.oauth import (
     KNOWN_SCOPES,
@@ -268,7 +268,7 @@ async def authorize_answer() -> Response:
         return _error_redirect(
             RedirectableError(checked, "access_denied", "The person declined the request.")
         )
-    code = await oauth.create_code(ctx, checked, person.user_id)
+    code = await oauth_codes.create_code(ctx, checked, person.user_id)
     if checked.redirect_uri == OOB_REDIRECT:
         return await _page("oauth/code.html", code=code, app=checked.app)
     return _redirect(_with_query(checked.redirect_uri, {"code": code, "state": checked.state}))
@@ -305,7 +305,7 @@ async def token() -> Response:
             "Only the authorization_code grant is supported; sign in through /oauth/authorize.",
         )
     app = await oauth.authenticate_client(ctx, *_client_credentials(params))
-    issued = await oauth.exchange_code(
+    issued = await oauth_codes.exchange_code(
         ctx,
         app,
         code=params.text("code"),

@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fediverse.activitypub.keys import generate_rsa_keypair, load_private_key
 from fediverse.activitypub.signatures import SigningKey
 from fediverse.errors import Conflict, Forbidden, NotFound, Unprocessable
+from fediverse.services import oauth
 from fediverse.services.context import Context
 from fediverse.services.names import check_local_name
 from fediverse.services.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from fediverse.services.roles import role_columns
 from fediverse.store import actors as actor_queries
 from fediverse.store.tables import Actor, GroupRole, User, WebSession
 from fediverse.uris import INSTANCE_ACTOR_NAME
@@ -114,7 +116,10 @@ async def create_user(ctx: Context, new: NewUser) -> tuple[Actor, User]:
         session.add(actor)
         await session.flush()
         user = User(
-            actor_id=actor.id, email=email, password_hash=password_hash, is_admin=new.is_admin
+            actor_id=actor.id,
+            email=email,
+            password_hash=password_hash,
+            **role_columns("admin" if new.is_admin else "member"),
         )
         session.add(user)
         await _commit_or_conflict(session, new.username, email)
@@ -161,6 +166,14 @@ async def get_local_actor(ctx: Context, name: str, kind: str | None = None) -> A
     return actor
 
 
+@dataclass(frozen=True)
+class PasswordChanged:
+    """What a password change cut off besides the old password."""
+
+    sessions_ended: int
+    tokens_revoked: int
+
+
 async def change_password(
     ctx: Context,
     username: str,
@@ -168,9 +181,10 @@ async def change_password(
     new_password: str,
     *,
     keep_session_id: int | None = None,
-) -> None:
-    """Change a user's password after checking the current one, and sign out every other
-    browser session (a changed password is often a response to someone else knowing it)."""
+) -> PasswordChanged:
+    """Change a user's password after checking the current one, sign out every other browser
+    session and revoke every API token (a changed password is often a response to someone else
+    knowing it, and a token they made with it must not outlive it)."""
     if len(new_password) < MIN_PASSWORD_LENGTH:
         raise Unprocessable(f"The new password needs at least {MIN_PASSWORD_LENGTH} characters.")
     async with ctx.sessions() as session:
@@ -186,5 +200,7 @@ async def change_password(
         others = delete(WebSession).where(WebSession.user_id == user.id)
         if keep_session_id is not None:
             others = others.where(WebSession.id != keep_session_id)
-        await session.execute(others)
+        ended = await session.execute(others)
+        revoked = await oauth.revoke_tokens_of_user(session, user.id)
         await session.commit()
+    return PasswordChanged(getattr(ended, "rowcount", 0) or 0, revoked)

@@ -7,6 +7,8 @@
   cookie is HTTP-only, SameSite=Lax, and Secure (with the `__Host-` prefix) on https.
 - Every form POST of a signed-in browser carries the session's CSRF token (`check_csrf`).
   Forms shown before sign-in use a double-submit token (`new_form_token`/`check_form_token`).
+  `check_request_token` picks between them: once signed in, only the session's token counts,
+  and the edges drop the pre-sign-in cookie at sign-in, so that pair dies with it.
 
 The edges set and read the cookie as `session_cookie(ctx)` describes; nothing here knows HTTP.
 """
@@ -38,6 +40,7 @@ FORM_COOKIE_NAME = "fediverse_form"
 
 
 SIGN_IN_FAILED = "Wrong username or password."
+CANNOT_SIGN_IN = "This account cannot sign in (it is awaiting approval or was closed)."
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ class SignedIn:
     username: str
     is_admin: bool
     csrf_token: str
+    # member, moderator or admin (services.roles).
+    role: str = "member"
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,14 @@ def form_cookie(ctx: Context) -> CookieSpec:
         max_age=3600,
         same_site="Strict",
     )
+
+
+def may_sign_in(user: User, actor: Actor) -> bool:
+    """Tell whether an account may hold a session or a token: approved and not closed.
+
+    Every way in (password, session cookie, code exchange, bearer token) asks this one rule.
+    """
+    return user.approved and actor.deleted_at is None
 
 
 def _digest(value: str) -> str:
@@ -176,8 +189,8 @@ async def sign_in(
         await limiter.count(limiter.sign_in_failures_per_account, account)
         await limiter.count(limiter.sign_in_failed_here, account, address)
         raise Unauthorized(SIGN_IN_FAILED)
-    if not user.approved or actor.deleted_at is not None:
-        raise Forbidden("This account cannot sign in (it is awaiting approval or was closed).")
+    if not may_sign_in(user, actor):
+        raise Forbidden(CANNOT_SIGN_IN)
     await limiter.clear(limiter.sign_in_failed_here, account, address)
     cookie_value, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     now = utcnow()
@@ -222,7 +235,7 @@ async def session_for(ctx: Context, cookie_value: str | None) -> SignedIn | None
             return None
         web_session, user, actor = row
         now = utcnow()
-        if web_session.expires_at <= now or not user.approved or actor.deleted_at is not None:
+        if web_session.expires_at <= now or not may_sign_in(user, actor):
             return None
         if now - web_session.last_seen_at > LAST_SEEN_PRECISION:
             web_session.last_seen_at = now
@@ -234,6 +247,7 @@ async def session_for(ctx: Context, cookie_value: str | None) -> SignedIn | None
             username=actor.username,
             is_admin=user.is_admin,
             csrf_token=web_session.csrf_token,
+            role=user.role,
         )
 
 
@@ -251,6 +265,20 @@ async def sign_out(ctx: Context, cookie_value: str | None) -> None:
 def check_csrf(signed_in: SignedIn, submitted: str | None) -> None:
     """Refuse a form POST whose CSRF token is not the session's (raise Forbidden)."""
     check_form_token(signed_in.csrf_token, submitted)
+
+
+def check_request_token(
+    signed_in: SignedIn | None, submitted: str | None, *, form_cookie_value: str | None
+) -> None:
+    """Refuse a form POST without the token its sender's state calls for (raise Forbidden).
+
+    A signed-in browser must send its session's own token: a pre-sign-in pair (form cookie and
+    field) proves nothing about the session, so it is refused even when it matches.
+    """
+    if signed_in is not None:
+        check_csrf(signed_in, submitted)
+    else:
+        check_form_token(form_cookie_value, submitted)
 
 
 def new_form_token() -> str:

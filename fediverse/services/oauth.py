@@ -1,14 +1,14 @@
-"""OAuth 2 for client apps: registration, authorisation codes with PKCE, bearer tokens.
+"""OAuth 2 for client apps: registration, authorisation requests, bearer tokens.
 
 Client secrets, codes and tokens are random 256-bit strings handed out once; only their SHA-256
-is stored, so a copy of the database lets nobody act as an app or a person. Codes live ten
-minutes and work once. The rules follow RFC 6749 (OAuth 2.0), RFC 7636 (PKCE, S256 only, as
-Mastodon 4.3) and RFC 7009 (revocation); scope names are Mastodon's.
+is stored, so a copy of the database lets nobody act as an app or a person. Authorisation codes
+(issued at consent, traded once for a token) are `services.oauth_codes`. The rules follow
+RFC 6749 (OAuth 2.0), RFC 7636 (PKCE, S256 only, as Mastodon 4.3) and RFC 7009 (revocation);
+scope names are Mastodon's.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
@@ -18,18 +18,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fediverse.errors import FediverseError, NotFound
+from fediverse.errors import FediverseError, Forbidden, NotFound
 from fediverse.ids import new_id
+from fediverse.services.auth import may_sign_in
 from fediverse.services.context import Context
 from fediverse.store import actors as actor_queries
-from fediverse.store.tables import Actor, OAuthApp, OAuthCode, OAuthToken, User
+from fediverse.store.tables import Actor, OAuthApp, OAuthToken, User
 from fediverse.store.types import utcnow
 
 OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"
-CODE_LIFETIME = timedelta(minutes=10)
 # Writing last_used_at on every request would turn each read into a write.
 LAST_USED_PRECISION = timedelta(hours=1)
 
@@ -53,7 +53,6 @@ FOLLOW_SCOPE_MEMBERS = frozenset(
 )
 DEFAULT_SCOPES = ("read",)
 
-_PKCE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 _FORBIDDEN_REDIRECT_SCHEMES = frozenset({"javascript", "data", "vbscript", "file", "blob"})
 MAX_REDIRECT_URIS = 10
 
@@ -81,6 +80,8 @@ class AuthorizationRequest:
 
     app: OAuthApp
     redirect_uri: str
+    # False when the request left redirect_uri out (the app registered only one).
+    redirect_uri_given: bool
     scopes: tuple[str, ...]
     state: str | None
     code_challenge: str | None
@@ -125,7 +126,8 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def _new_secret() -> str:
+def new_secret() -> str:
+    """Return a fresh 256-bit secret (client secret, code or token)."""
     return secrets.token_urlsafe(32)
 
 
@@ -200,7 +202,7 @@ async def register_app(
         not website.startswith(("https://", "http://")) or len(website) > 2048
     ):
         raise OAuthError("invalid_client_metadata", "website must be an http(s) URL.", status=422)
-    secret = _new_secret()
+    secret = new_secret()
     app = OAuthApp(
         id=new_id(),
         client_id=secrets.token_urlsafe(32),
@@ -261,7 +263,8 @@ async def check_authorization(
         raise OAuthError(
             "invalid_redirect_uri", "redirect_uri is not one the app registered.", status=400
         )
-    request = AuthorizationRequest(app, chosen, (), state, None)
+    given = bool(redirect_uri)
+    request = AuthorizationRequest(app, chosen, given, (), state, None)
     if response_type != "code":
         raise RedirectableError(request, "unsupported_response_type", "Only response_type=code.")
     try:
@@ -275,77 +278,20 @@ async def check_authorization(
             )
         if not re.fullmatch(r"[A-Za-z0-9_-]{43}", code_challenge):
             raise RedirectableError(request, "invalid_request", "Malformed code_challenge.")
-    return AuthorizationRequest(app, chosen, scopes, state, code_challenge)
+    return AuthorizationRequest(app, chosen, given, scopes, state, code_challenge)
 
 
-async def create_code(ctx: Context, request: AuthorizationRequest, user_id: int) -> str:
-    """Store a one-time code for the consent a person just gave; return the code."""
-    code = _new_secret()
-    async with ctx.sessions() as session:
-        session.add(
-            OAuthCode(
-                code_hash=digest(code),
-                app_id=request.app.id,
-                user_id=user_id,
-                scopes=" ".join(request.scopes),
-                redirect_uri=request.redirect_uri,
-                code_challenge=request.code_challenge,
-                code_challenge_method="S256" if request.code_challenge else None,
-                expires_at=utcnow() + CODE_LIFETIME,
-            )
-        )
-        await session.commit()
-    return code
-
-
-def _pkce_matches(challenge: str, verifier: str | None) -> bool:
-    if verifier is None or not _PKCE_VERIFIER.fullmatch(verifier):
-        return False
-    computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest())
-    return hmac.compare_digest(computed.rstrip(b"=").decode("ascii"), challenge)
-
-
-async def exchange_code(
-    ctx: Context,
-    app: OAuthApp,
+def add_token(
+    session: AsyncSession,
+    app_id: int | None,
+    user_id: int,
+    scopes: tuple[str, ...],
     *,
-    code: str | None,
-    redirect_uri: str | None,
-    code_verifier: str | None,
+    code_hash: str | None = None,
 ) -> IssuedToken:
-    """Trade an authorisation code for a token (once: the code is deleted as it is used)."""
-    invalid = OAuthError("invalid_grant", "The authorization code is invalid, used or expired.")
-    if not code:
-        raise invalid
-    async with ctx.sessions() as session:
-        row = await session.get(OAuthCode, digest(code))
-        if row is None or row.app_id != app.id:
-            raise invalid
-        # Delete first and check that we were the one who did: two concurrent exchanges of
-        # one code cannot both win.
-        result = await session.execute(
-            delete(OAuthCode).where(OAuthCode.code_hash == row.code_hash)
-        )
-        if getattr(result, "rowcount", 0) != 1:
-            raise invalid
-        if row.expires_at <= utcnow():
-            await session.commit()
-            raise invalid
-        if (redirect_uri or row.redirect_uri) != row.redirect_uri:
-            await session.commit()
-            raise OAuthError("invalid_grant", "redirect_uri differs from the authorization's.")
-        if row.code_challenge is not None and not _pkce_matches(row.code_challenge, code_verifier):
-            await session.commit()
-            raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge.")
-        issued = _add_token(session, app.id, row.user_id, tuple(row.scopes.split()))
-        await session.commit()
-    return issued
-
-
-def _add_token(
-    session: AsyncSession, app_id: int | None, user_id: int, scopes: tuple[str, ...]
-) -> IssuedToken:
-    raw = _new_secret()
+    """Add a new token to the caller's transaction; `code_hash` names the code it was bought
+    with, if any, so that code's reuse can revoke it."""
+    raw = new_secret()
     now = utcnow()
     session.add(
         OAuthToken(
@@ -355,6 +301,7 @@ def _add_token(
             user_id=user_id,
             scopes=" ".join(scopes),
             created_at=now,
+            code_hash=code_hash,
         )
     )
     return IssuedToken(raw, scopes, now)
@@ -370,9 +317,11 @@ async def create_token(ctx: Context, username: str, scopes: str | None) -> Issue
             if actor is not None and actor.deleted_at is None
             else None
         )
-        if user is None:
+        if user is None or actor is None:
             raise NotFound(f"No local user called {username!r}.")
-        issued = _add_token(session, None, user.id, scope_names)
+        if not may_sign_in(user, actor):
+            raise Forbidden(f"{username!r} is awaiting approval or was closed: no token.")
+        issued = add_token(session, None, user.id, scope_names)
         await session.commit()
     return issued
 
@@ -394,6 +343,16 @@ async def revoke(ctx: Context, app: OAuthApp, token: str | None) -> None:
         await session.commit()
 
 
+async def revoke_tokens_of_user(session: AsyncSession, user_id: int) -> int:
+    """Revoke every live token of an account, in the caller's transaction; return how many."""
+    result = await session.execute(
+        update(OAuthToken)
+        .where(OAuthToken.user_id == user_id, OAuthToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def authenticate(ctx: Context, token: str) -> Grant | None:
     """Return what a bearer token grants, or None when it is unknown, revoked or its account
     can no longer use it."""
@@ -411,7 +370,7 @@ async def authenticate(ctx: Context, token: str) -> Grant | None:
         if row is None:
             return None
         token_row, user, actor = row
-        if token_row.revoked_at is not None or not user.approved or actor.deleted_at is not None:
+        if token_row.revoked_at is not None or not may_sign_in(user, actor):
             return None
         now = utcnow()
         if token_row.last_used_at is None or now - token_row.last_used_at > LAST_USED_PRECISION:

@@ -1,8 +1,9 @@
-"""Joining: registration modes, the waitlist, and invite links.
+"""Joining: registration modes and the waitlist.
 
 Modes (set at run time by an admin): `open` (anyone signs up), `approval` (applicants join a
 waitlist, say why, and see their place until an admin decides), `invite` (only with a valid
-invite link), `closed`. A valid invite admits its holder in every mode but `closed`.
+invite link), `closed`. A valid invite admits its holder in every mode but `closed`; the links
+themselves (who may make them, their limits, revoking) are `services.invites`.
 """
 
 from __future__ import annotations
@@ -10,20 +11,19 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Literal, cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fediverse.errors import Conflict, Forbidden, NotFound, Unprocessable
-from fediverse.services import settings
+from fediverse.services import invites, settings
 from fediverse.services.actors import NewUser, create_user
 from fediverse.services.context import Context
 from fediverse.services.names import check_local_name
 from fediverse.services.passwords import MIN_PASSWORD_LENGTH, hash_password
 from fediverse.store import actors as actor_queries
-from fediverse.store.tables import Invite, RegistrationRequest, User
+from fediverse.store.tables import RegistrationRequest, User
 from fediverse.store.types import utcnow
 
 Mode = Literal["open", "approval", "invite", "closed"]
@@ -104,7 +104,7 @@ async def apply(ctx: Context, app: Application) -> Applied:
         raise Forbidden("Registrations are closed on this instance.")
     email = await _check_new_account(ctx, app)
     if app.invite_code:
-        await _use_invite(ctx, app.invite_code)
+        await invites.use_invite(ctx, app.invite_code)
     elif mode == "invite":
         raise Forbidden("This instance is invite-only: ask a member for an invite link.")
     if app.invite_code or mode == "open":
@@ -215,59 +215,3 @@ async def _decide(ctx: Context, request_id: int, state: str) -> None:
             .values(state=state, decided_at=utcnow())
         )
         await session.commit()
-
-
-async def create_invite(
-    ctx: Context,
-    creator_username: str | None,
-    *,
-    max_uses: int | None = 1,
-    expires_in: timedelta | None = timedelta(days=7),
-) -> str:
-    """Create an invite and return its code (the link is /join?invite=CODE)."""
-    if max_uses is not None and max_uses < 1:
-        raise Unprocessable("An invite needs at least one use.")
-    code = secrets.token_urlsafe(12)
-    async with ctx.sessions() as session:
-        creator_id = None
-        if creator_username:
-            actor = await actor_queries.get_local_by_name(session, creator_username, kind="Person")
-            if actor is None:
-                raise NotFound(f"No local user called {creator_username!r}.")
-            creator_id = await session.scalar(select(User.id).where(User.actor_id == actor.id))
-        session.add(
-            Invite(
-                code_hash=_digest(code),
-                created_by_id=creator_id,
-                max_uses=max_uses,
-                expires_at=utcnow() + expires_in if expires_in else None,
-            )
-        )
-        await session.commit()
-    return code
-
-
-async def check_invite(ctx: Context, code: str) -> Invite:
-    """Return a usable invite or raise with what is wrong with it."""
-    async with ctx.sessions() as session:
-        invite = await session.scalar(select(Invite).where(Invite.code_hash == _digest(code)))
-    if invite is None:
-        raise NotFound("This invite link is not valid; ask for a new one.")
-    if invite.expires_at is not None and invite.expires_at <= utcnow():
-        raise Forbidden("This invite link has expired; ask for a new one.")
-    if invite.max_uses is not None and invite.uses >= invite.max_uses:
-        raise Forbidden("This invite link has been used up; ask for a new one.")
-    return invite
-
-
-async def _use_invite(ctx: Context, code: str) -> None:
-    invite = await check_invite(ctx, code)
-    async with ctx.sessions() as session:
-        # Conditional increment: two sign-ups racing for the last use cannot both win.
-        condition = Invite.id == invite.id
-        if invite.max_uses is not None:
-            condition = condition & (Invite.uses < invite.max_uses)
-        result = await session.execute(update(Invite).where(condition).values(uses=Invite.uses + 1))
-        await session.commit()
-    if not getattr(result, "rowcount", 0):
-        raise Forbidden("This invite link has been used up; ask for a new one.")

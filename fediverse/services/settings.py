@@ -1,4 +1,5 @@
-"""Settings an admin changes while the instance runs (registration mode, name, rules)."""
+"""Settings an admin changes while the instance runs (registration mode, invite policy, name,
+rules)."""
 
 from __future__ import annotations
 

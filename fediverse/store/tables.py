@@ -123,7 +123,10 @@ class User(Base):
     )
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Kept equal to `role == "admin"` by services.roles, the only code that changes either.
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # member, moderator or admin (services.roles).
+    role: Mapped[str] = mapped_column(String(16), default="member")
     approved: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -457,6 +460,9 @@ class OAuthCode(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
     scopes: Mapped[str] = mapped_column(String(1024))
     redirect_uri: Mapped[str] = mapped_column(Text)
+    # Whether the authorisation request named redirect_uri; then the token request must repeat
+    # it exactly (RFC 6749 §4.1.3).
+    redirect_uri_given: Mapped[bool] = mapped_column(Boolean, default=False)
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     code_challenge_method: Mapped[str | None] = mapped_column(String(16))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -478,6 +484,11 @@ class OAuthToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The SHA-256 of the authorisation code this token was bought with: a reused code revokes
+    # the token (RFC 6749 §4.1.2).
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_oauth_tokens_code_hash", "code_hash"),)
 
 
 class WebSession(Base):
@@ -569,6 +580,9 @@ class Invite(Base):
     uses: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_invites_created_by_id", "created_by_id"),)
 
 
 class Media(Base):

@@ -51,6 +51,8 @@ async def sign_in_answer() -> Response:
         )
         page.headers.update(error.headers())
         return page
+    # Signing in again replaces the browser's session: end the one it had, if any.
+    await auth.sign_out(current_context(), session_cookie_value())
     response = forms.redirect(next_path)
     start_session(response, grant)
     return response

@@ -8,8 +8,6 @@ non-GET request of the web pages (see `pages.py`), so no form can forget it.
 
 from __future__ import annotations
 
-import hmac
-
 from quart import Response, g, request
 from werkzeug.datastructures import MultiDict
 
@@ -59,11 +57,13 @@ def remember_form_token(response: Response) -> Response:
 
 
 async def check_csrf(submitted: str | None) -> None:
-    """Refuse (403) a form without the token of the viewer's session or of the form cookie."""
-    viewer = await current_viewer()
-    if viewer is not None and submitted and hmac.compare_digest(viewer.csrf_token, submitted):
-        return
-    auth.check_form_token(request.cookies.get(_form_cookie_name()), submitted)
+    """Refuse (403) a form without the viewer's session token, or, before sign-in, without the
+    token of the form cookie."""
+    auth.check_request_token(
+        await current_viewer(),
+        submitted,
+        form_cookie_value=request.cookies.get(_form_cookie_name()),
+    )
 
 
 async def read_form() -> MultiDict[str, str]:

@@ -1,28 +1,22 @@
-"""Joining: the sign-up form in every registration mode, the waitlist status page, invites.
+"""Joining: the sign-up form in every registration mode, and the waitlist status page.
 
 Modes are the admin's (`services.registration`): open, approval (a waitlist with a reason and
-a place in line), invite (links with expiry and use limits), closed.
+a place in line), invite (links with expiry and use limits, made on the invites page), closed.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
-
 from quart import Blueprint, Response, request
 
 from fediverse.errors import FediverseError
-from fediverse.services import registration
+from fediverse.services import invites, registration
 from fediverse.services.passwords import MIN_PASSWORD_LENGTH
 from fediverse.services.registration import MAX_REASON_CHARS, Application
 from fediverse.ui import forms, render
-from fediverse.ui.session import require_viewer, sign_in, start_session
+from fediverse.ui.session import sign_in, start_session
 from fediverse.web import current_context, limit_address
 
 blueprint = Blueprint("join", __name__)
-
-INVITE_EXPIRY = {"1": timedelta(days=1), "7": timedelta(days=7), "30": timedelta(days=30)}
-INVITE_USES = ("1", "5", "25")
 
 
 async def _invite_problem(code: str | None) -> str | None:
@@ -30,7 +24,7 @@ async def _invite_problem(code: str | None) -> str | None:
     if not code:
         return None
     try:
-        await registration.check_invite(current_context(), code)
+        await invites.check_invite(current_context(), code)
     except FediverseError as error:
         return error.message
     return None
@@ -102,32 +96,3 @@ async def join_answer() -> Response:
 async def status_page(token: str) -> Response:
     application = await registration.status_of(current_context(), token)
     return await render.page("join_status.html", application=application)
-
-
-@blueprint.get("/invites")
-async def invites_page() -> Response:
-    await require_viewer()
-    return await _invites(code=None)
-
-
-async def _invites(code: str | None, **values: Any) -> Response:
-    ctx = current_context()
-    link = ctx.uris.absolute(f"/join?invite={code}") if code else None
-    mode = await registration.get_mode(ctx)
-    return await render.page(
-        "invites.html", link=link, mode=mode, expiries=INVITE_EXPIRY, uses=INVITE_USES, **values
-    )
-
-
-@blueprint.post("/invites")
-async def create_invite() -> Response:
-    viewer = await require_viewer()
-    form = await forms.read_form()
-    uses = form.get("max_uses", "1")
-    code = await registration.create_invite(
-        current_context(),
-        viewer.username,
-        max_uses=int(uses) if uses in INVITE_USES else None,
-        expires_in=INVITE_EXPIRY.get(form.get("expires_in", "7")),
-    )
-    return await _invites(code=code, chosen_uses=uses, chosen_expiry=form.get("expires_in"))

@@ -7,9 +7,9 @@ negotiated at /users/NAME and /groups/NAME), `post_page(post_id)` (the HTML face
 
 The areas: `timeline` (/, /public, /tags/NAME), `posts` (/compose, /posts/ID and its actions),
 `profiles` (/@name@host, follower lists, follow and unfollow), `settings` (/settings/profile),
-`account` (/sign-in, /sign-out, /settings/password), `join` (/join, /join/status/TOKEN,
-/invites), `notifications` (/notifications, /follow-requests), `search` (/search) and `admin`
-(/admin/registrations).
+`account` (/sign-in, /sign-out, /settings/password), `join` (/join, /join/status/TOKEN),
+`invites` (/invites), `notifications` (/notifications, /follow-requests), `search` (/search)
+and `admin` (/admin, /admin/registrations).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from fediverse.ui import (
     account,
     admin,
     forms,
+    invites,
     join,
     notifications,
     posts,
@@ -50,7 +51,18 @@ follow_list_page = profiles.follow_list_page
 post_page = posts.post_page
 
 blueprint = Blueprint("ui", __name__)
-for area in (account, admin, join, notifications, posts, profiles, search, settings, timeline):
+for area in (
+    account,
+    admin,
+    invites,
+    join,
+    notifications,
+    posts,
+    profiles,
+    search,
+    settings,
+    timeline,
+):
     blueprint.register_blueprint(area.blueprint)
 for name, function in FILTERS.items():
     blueprint.add_app_template_filter(function, name)

@@ -59,14 +59,19 @@ def set_cookie(response: Response, spec: CookieSpec, value: str) -> None:
 
 
 def start_session(response: Response, grant: SessionGrant) -> None:
-    """Hand the browser its new session cookie."""
+    """Hand the browser its new session cookie, and drop its pre-sign-in form token: from now
+    on only the session's own token is accepted, and after sign-out a new pair is made."""
     ctx = current_context()
     set_cookie(response, auth.session_cookie(ctx), grant.cookie_value)
+    _delete_cookie(response, auth.form_cookie(ctx))
 
 
 def end_session(response: Response) -> None:
     """Remove the session cookie from the browser."""
-    spec = auth.session_cookie(current_context())
+    _delete_cookie(response, auth.session_cookie(current_context()))
+
+
+def _delete_cookie(response: Response, spec: CookieSpec) -> None:
     response.delete_cookie(
         spec.name, path=spec.path, secure=spec.secure, httponly=True, samesite=spec.same_site
     )

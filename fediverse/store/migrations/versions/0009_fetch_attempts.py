@@ -1,7 +1,7 @@
 """fetch attempts: the negative cache of remote posts fetched for readers
 
-Revision ID: 0008_fetch_attempts
-Revises: 0007_rate_limits
+Revision ID: 0009_fetch_attempts
+Revises: 0008_auth_hardening
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 import fediverse.store.types
 
-revision = "0008_fetch_attempts"
-down_revision = "0007_rate_limits"
+revision = "0009_fetch_attempts"
+down_revision = "0008_auth_hardening"
 branch_labels = None
 depends_on = None
 
