@@ -1,15 +1,15 @@
 """inbox items: find an actor's earlier unfinished item quickly (per-actor ordering)
 
-Revision ID: 0009_inbox_lanes
-Revises: 0008_fetch_attempts
+Revision ID: 0010_inbox_lanes
+Revises: 0009_fetch_attempts
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0009_inbox_lanes"
-down_revision = "0008_fetch_attempts"
+revision = "0010_inbox_lanes"
+down_revision = "0009_fetch_attempts"
 branch_labels = None
 depends_on = None
 
