@@ -74,6 +74,7 @@ def build_context(
         max_response_bytes=federation.max_fetch_bytes,
         timeout_seconds=federation.fetch_timeout_seconds,
         pool_connections=config.delivery.max_in_flight,
+        fetches_per_host=federation.max_fetches_per_host,
     )
     holder: list[Context] = []
     http = FederationClient(

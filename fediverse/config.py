@@ -226,6 +226,24 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "federation",
+        "inbox_fetch_timeout_seconds",
+        float,
+        5.0,
+        "Deadline for one fetch made while applying a received activity (a post named only by "
+        "its IRI, a boosted post); an item whose fetch fails is retried later.",
+        _positive,
+    ),
+    Setting(
+        "federation",
+        "max_fetches_per_host",
+        int,
+        4,
+        "Fetches in flight at once to one remote host; received activities that need more are "
+        "deferred instead of waiting.",
+        _positive,
+    ),
+    Setting(
+        "federation",
         "max_fetch_bytes",
         int,
         1_048_576,
@@ -425,6 +443,8 @@ class FederationSettings:
     signature_max_age_minutes: int
     signature_max_future_minutes: int
     fetch_timeout_seconds: float
+    inbox_fetch_timeout_seconds: float
+    max_fetches_per_host: int
     max_fetch_bytes: int
     remote_actor_cache_hours: int
     failed_fetch_retry_minutes: int = 60

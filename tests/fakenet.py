@@ -9,9 +9,11 @@ sleeps: tests step the workers with `run_once()`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -56,6 +58,8 @@ class FakeNetTransport(httpx.AsyncBaseTransport):
         host = request.url.netloc.decode()
         if host in self.net.down_hosts:
             raise httpx.ConnectError(f"{host} is down (fakenet)", request=request)
+        if host in self.net.stalled:
+            await self.net.wait_for_release(host)
         instance = self.net.instances.get(host)
         if instance is not None:
             transport = httpx.ASGITransport(app=instance.app)  # type: ignore[arg-type]
@@ -75,7 +79,8 @@ class FakeNetTransport(httpx.AsyncBaseTransport):
         if document is not None:
             return httpx.Response(
                 200,
-                json=document,
+                # ASCII-escaped, as most servers send it: a lone surrogate survives as `\ud800`.
+                content=json.dumps(document).encode(),
                 headers={"Content-Type": "application/activity+json"},
                 request=request,
             )
@@ -123,10 +128,32 @@ class FakeNet:
     # Scripted answers of fake remote inboxes, by URL: (status, headers, body), used in order;
     # once used up the inbox accepts (202) and records the body in `received`.
     answers: dict[str, list[tuple[int, dict[str, str], bytes]]] = field(default_factory=dict)
+    # Hosts that answer nothing until released (a slow server): requests wait on the event.
+    stalled: dict[str, asyncio.Event] = field(default_factory=dict)
+    # Requests waiting on each stalled host now, and the most that ever waited at once.
+    waiting: Counter[str] = field(default_factory=Counter)
+    most_waiting: Counter[str] = field(default_factory=Counter)
     _cleanups: list[AsyncIterator[Database]] = field(default_factory=list)
 
     def transport(self) -> FakeNetTransport:
         return FakeNetTransport(self)
+
+    def stall(self, host: str) -> None:
+        """Make every request to `host` hang until `release(host)`."""
+        self.stalled[host] = asyncio.Event()
+
+    def release(self, host: str) -> None:
+        """Let the requests waiting on `host` (and every later one) through."""
+        self.stalled.pop(host).set()
+
+    async def wait_for_release(self, host: str) -> None:
+        gate = self.stalled[host]
+        self.waiting[host] += 1
+        self.most_waiting[host] = max(self.most_waiting[host], self.waiting[host])
+        try:
+            await gate.wait()
+        finally:
+            self.waiting[host] -= 1
 
     async def _new_database(self, host: str) -> Database:
         if self.engine_name == "postgresql":

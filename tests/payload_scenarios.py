@@ -155,7 +155,7 @@ async def _undo_follow_setup(case: Case) -> None:
     inner = case.activity["object"]
     _rewrite(case, id_of(inner["object"]) or "", ALICE)
     state = await follows.receive_follow(
-        case.local.ctx, await case.actor(), ALICE, case.activity["object"]
+        case.local.ctx, await case.actor(), ALICE, id_of(case.activity["object"]) or ""
     )
     assert state == "accepted"
 

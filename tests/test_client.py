@@ -21,12 +21,14 @@ from fediverse.activitypub.client import (
     ConnectFetchError,
     FederationClient,
     FetchError,
+    HostBusyError,
     IdMismatchError,
     NotJSONError,
     RemoteStatusError,
     ResponseTooLargeError,
     TimeoutFetchError,
     TooManyRedirectsError,
+    is_transient,
 )
 from fediverse.activitypub.keys import generate_rsa_keypair, load_private_key
 from fediverse.activitypub.netguard import ResolutionCache, check_url
@@ -658,3 +660,58 @@ async def test_checks_the_address_a_real_connection_reached(instance_key: Signin
         await trusting.aclose()
         server.close()
         await server.wait_closed()
+
+
+# Per-host fetch limits
+
+
+async def test_fetches_to_one_host_are_capped_and_background_ones_do_not_queue(
+    make_client: ClientFactory, remote: FakeRemote
+) -> None:
+    """At most `fetches_per_host` GETs wait on one host; a background view of the client is
+    refused at once (HostBusyError) rather than queueing behind them, and other hosts are not
+    affected. The ordinary client queues and is served when a slot frees."""
+    gate, both_sent = asyncio.Event(), asyncio.Event()
+    waiting: list[str] = []
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        waiting.append(str(request.url))
+        if len(waiting) == 2:
+            both_sent.set()
+        await gate.wait()
+        return activity_response({"id": str(request.url), "type": "Note"})
+
+    for number in range(4):
+        remote.routes[f"https://slow.example/n/{number}"] = hang
+    remote.serve("https://fast.example/n", {"id": "https://fast.example/n", "type": "Note"})
+    client = make_client(fetches_per_host=2)
+    background = client.for_background(timeout_seconds=30)
+    first = asyncio.create_task(client.fetch_json("https://slow.example/n/0"))
+    second = asyncio.create_task(background.fetch_json("https://slow.example/n/1"))
+    queued = asyncio.create_task(client.fetch_json("https://slow.example/n/2"))
+    await both_sent.wait()  # both slots taken; the third waits for one and is not sent
+    with pytest.raises(HostBusyError, match=r"2 fetches to slow\.example are already in flight"):
+        await background.fetch_json("https://slow.example/n/3")
+    assert (await background.fetch_json("https://fast.example/n"))["type"] == "Note"
+    assert sorted(waiting) == ["https://slow.example/n/0", "https://slow.example/n/1"]
+    gate.set()
+    results = await asyncio.gather(first, second, queued)
+    assert [doc["id"] for doc in results] == [f"https://slow.example/n/{n}" for n in range(3)]
+    assert "https://slow.example/n/3" not in waiting
+
+
+async def test_a_background_view_has_the_tighter_deadline(
+    make_client: ClientFactory, remote: FakeRemote
+) -> None:
+    async def never(_request: httpx.Request) -> httpx.Response:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    remote.routes["https://slow.example/x"] = never
+    background = make_client(timeout_seconds=30).for_background(timeout_seconds=0.05)
+    with pytest.raises(TimeoutFetchError, match=r"no answer within 0\.05 s"):
+        await background.fetch_json("https://slow.example/x")
+    assert is_transient(TimeoutFetchError("x")) and is_transient(HostBusyError("x"))
+    assert is_transient(RemoteStatusError("x", status=503))
+    assert not is_transient(RemoteStatusError("x", status=404))
+    assert not is_transient(NotJSONError("x"))

@@ -147,7 +147,7 @@ async def test_gone_inbox_prunes_the_follower_and_reach_says_so(
         ctx,
         await _cached(local_instance, rita.iri),
         "https://a.test/users/alice",
-        {"id": f"{rita.iri}/f/1", "type": "Follow"},
+        f"{rita.iri}/f/1",
     )
     await net.settle()
     net.answers[rita.inbox] = [(410, {}, b"account deleted")]
@@ -177,7 +177,7 @@ async def test_answers_are_classified_by_the_rule_table(
             ctx,
             await _cached(local_instance, actor.iri),
             "https://a.test/users/alice",
-            {"id": f"{actor.iri}/f", "type": "Follow"},
+            f"{actor.iri}/f",
         )
         await net.settle()
         net.answers[actor.inbox] = [answer]
@@ -231,7 +231,7 @@ async def test_two_workers_deliver_each_row_once(net: FakeNet, local_instance: I
             ctx,
             await _cached(local_instance, actor.iri),
             "https://a.test/users/alice",
-            {"id": f"{actor.iri}/f", "type": "Follow"},
+            f"{actor.iri}/f",
         )
         inboxes.append(actor.inbox)
     await net.settle()

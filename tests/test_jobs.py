@@ -120,18 +120,54 @@ async def test_two_workers_never_claim_the_same_row(sessions, database: Database
     assert not {r.id for r in claimed_first} & {r.id for r in claimed_second}
 
 
+async def _row(sessions, row_id: int) -> InboxItem:  # type: ignore[no-untyped-def]
+    async with sessions() as session:
+        row = await session.get(InboxItem, row_id)
+    assert row is not None
+    return row
+
+
 async def test_an_expired_lease_returns_the_row_to_the_pool(sessions, database: Database) -> None:
-    await _add_items(sessions, ["processed"])
+    [item] = await _add_items(sessions, ["processed"])
     job = RecordingJob()
-    dead = _runner(sessions, database, lease=timedelta(seconds=-1))  # lease already over
-    assert len(await dead.claim(job)) == 1
+    late = _runner(sessions, database, lease=timedelta(seconds=-1))  # its lease is over at once
+    stale = await late.claim(job)
+    assert [row.id for row in stale] == [item]
     alive = _runner(sessions, database)
     alive.register(job)
-    assert await alive.run_once() == 1
-    # The dead worker's late answer cannot overwrite the row another worker finished.
-    async with sessions() as session:
-        row = (await session.scalars(select(InboxItem))).one()
-    assert row.state == "processed" and row.lease_owner is None
+    assert await alive.run_once() == 1  # the expired lease let another worker take it
+    finished = await _row(sessions, item)
+    assert finished.state == "processed" and finished.attempts == 1
+    # The worker whose lease expired answers late: it cannot overwrite the finished row, nor
+    # put a lease back on it.
+    await late.apply(job, stale, {item: Outcome(state="failed", error="late answer")})
+    await late.renew_leases(job, [item])
+    after = await _row(sessions, item)
+    assert (after.state, after.attempts, after.last_error) == ("processed", 1, None)
+    assert after.lease_owner is None and after.lease_expires_at is None
+    assert after.state_changed_at == finished.state_changed_at
+
+
+async def test_a_late_worker_cannot_touch_a_row_another_worker_holds(
+    sessions, database: Database
+) -> None:
+    [item] = await _add_items(sessions, ["processed"])
+    job = RecordingJob()
+    late = _runner(sessions, database, lease=timedelta(seconds=-1))
+    stale = await late.claim(job)
+    holder = _runner(sessions, database, lease=timedelta(minutes=5))
+    held = await holder.claim(job)
+    assert [row.id for row in held] == [item]
+    leased = await _row(sessions, item)
+    await late.apply(job, stale, {item: Outcome(state="ignored", error="late answer")})
+    await late.renew_leases(job, [item])
+    meanwhile = await _row(sessions, item)
+    assert (meanwhile.state, meanwhile.attempts, meanwhile.last_error) == ("received", 0, None)
+    assert meanwhile.lease_owner == holder.worker_id
+    assert meanwhile.lease_expires_at == leased.lease_expires_at  # not renewed by the late one
+    await holder.apply(job, held, {item: Outcome(state="processed")})
+    done = await _row(sessions, item)
+    assert (done.state, done.attempts, done.lease_owner) == ("processed", 1, None)
 
 
 async def test_undeclared_transition_is_refused(sessions, database: Database) -> None:
@@ -277,3 +313,29 @@ async def test_a_pipelined_lane_renews_leases_of_rows_it_still_holds(
         stop.set()
         await worker
     assert job.seen == ids
+
+
+class CrashingBatchJob(RecordingJob):
+    """A kind whose whole batch handler raises (a bug outside any one row)."""
+
+    name = "crashing-items"
+
+    async def handle_batch(self, rows: Sequence[InboxItem]) -> dict[int, Outcome]:
+        raise RuntimeError("batch handler bug")
+
+
+async def test_a_batch_whose_handler_raises_releases_its_rows_for_a_later_retry(
+    sessions, database: Database
+) -> None:
+    """Not left leased to be re-run blindly when the lease expires: each row records the
+    error, counts the attempt and backs off."""
+    ids = await _add_items(sessions, ["processed", "processed"])
+    runner = _runner(sessions, database)
+    runner.register(CrashingBatchJob())
+    assert await runner.run_once() == 2
+    for row_id in ids:
+        row = await _row(sessions, row_id)
+        assert (row.state, row.attempts, row.lease_owner) == ("received", 1, None)
+        assert row.last_error == "RuntimeError: batch handler bug"
+        assert row.next_attempt_at > utcnow()
+    assert await runner.run_once() == 0

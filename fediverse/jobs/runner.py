@@ -47,7 +47,8 @@ class Outcome:
     """What a handler decided for one row.
 
     `state` is the next state. Staying in the same active state is a retry: give `retry_at`
-    (or the runner retries after `retry_in`). `changes` are extra columns to write.
+    (or the runner backs off). Moving to another active state starts it now, or at `retry_at`
+    when given (a retry state of its own). `changes` are extra columns to write.
     """
 
     state: str
@@ -104,10 +105,15 @@ class JobKind(Generic[Row]):
                     outcome: Outcome = await handler(row)
                 except Exception as exc:  # a bug must not take the worker down
                     log.exception("job handler failed", extra={"job": self.name, "id": row.id})
-                    outcome = Outcome(state=row.state, error=f"{type(exc).__name__}: {exc}")
+                    outcome = self.crashed(row, describe_error(exc))
                 return row.id, outcome
 
         return dict(await asyncio.gather(*(one(row) for row in rows)))
+
+    def crashed(self, row: Row, error: str) -> Outcome:
+        """Decide a row whose handling raised or gave no outcome: by default, retry it later
+        (backoff); kinds that can bound their retries override this."""
+        return Outcome(state=row.state, error=error)
 
     async def handle_each(self, rows: Sequence[Row], report: ReportOutcome) -> None:
         """Handle claimed rows, calling `report(row_id, outcome)` as each one is decided.
@@ -128,6 +134,17 @@ class JobKind(Generic[Row]):
         from fediverse.jobs.backoff import backoff_delay
 
         return utcnow() + backoff_delay(row.attempts + 1)
+
+
+def describe_error(exc: BaseException) -> str:
+    """Return the one-line description of an unexpected error that a row records."""
+    return f"{type(exc).__name__}: {exc}"
+
+
+def storable_text(text: str) -> str:
+    """Return `text` as both engines can store it: a lone surrogate (remote input quoted in an
+    error) is escaped, and U+0000, which PostgreSQL refuses in text, is spelt out."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 class JobRunner:
@@ -202,16 +219,21 @@ class JobRunner:
         now = utcnow()
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
-            outcome = outcomes.get(row.id) or Outcome(state=row.state, error="no outcome")
+            outcome = outcomes.get(row.id) or kind.crashed(row, "the handler gave no outcome")
             kind.graph.check_transition(row.state, outcome.state)
             attempts = row.attempts + (1 if outcome.count_attempt else 0)
             staying = outcome.state == row.state and outcome.state in kind.graph.active()
-            next_at = (outcome.retry_at or kind.default_retry(row)) if staying else now
+            if outcome.retry_at is not None and outcome.state in kind.graph.active():
+                next_at = outcome.retry_at  # a retry, in this state or another active one
+            else:
+                next_at = kind.default_retry(row) if staying else now
             values = {
                 "state": outcome.state,
                 "attempts": attempts,
                 "next_attempt_at": next_at,
-                "last_error": outcome.error[:MAX_ERROR_CHARS] if outcome.error else None,
+                "last_error": storable_text(outcome.error[:MAX_ERROR_CHARS])
+                if outcome.error
+                else None,
                 "state_changed_at": row.state_changed_at if staying else now,
                 **outcome.changes,
             }
@@ -250,7 +272,14 @@ class JobRunner:
         rows = await self.claim(kind)
         if not rows:
             return 0
-        outcomes = await kind.handle_batch(rows)
+        try:
+            outcomes = await kind.handle_batch(rows)
+        except Exception as exc:
+            # Which rows took effect is unknown: each is retried (kinds are idempotent), with
+            # backoff and the error recorded, rather than left leased to be re-run blindly.
+            log.exception("job batch failed", extra={"job": kind.name, "rows": len(rows)})
+            error = describe_error(exc)
+            outcomes = {row.id: kind.crashed(row, error) for row in rows}
         await self.apply(kind, rows, outcomes)
         return len(rows)
 
@@ -333,13 +362,6 @@ class JobRunner:
                 decided[row.id] = outcome
                 waker.event.set()
 
-            def abandon(row: Row) -> None:
-                # The handler failed before deciding it: it stays leased and returns to the
-                # pool when the lease expires (at least once), as in a failed batch.
-                if in_hand.get(row.id) is row and row.id not in decided:
-                    del in_hand[row.id]
-                    waker.event.set()
-
             try:
                 while True:
                     waker.clear()
@@ -379,7 +401,7 @@ class JobRunner:
                         may_claim = len(rows) == wanted
                         if rows:
                             in_hand.update((row.id, row) for row in rows)
-                            task = asyncio.ensure_future(self._handle(kind, rows, accept, abandon))
+                            task = asyncio.ensure_future(self._handle(kind, rows, accept))
                             handlers.add(task)
                             task.add_done_callback(handlers.discard)
                             continue
@@ -396,11 +418,7 @@ class JobRunner:
                     task.cancel()
 
     async def _handle(
-        self,
-        kind: JobKind[Row],
-        rows: Sequence[Row],
-        accept: Callable[[Row, Outcome], None],
-        abandon: Callable[[Row], None],
+        self, kind: JobKind[Row], rows: Sequence[Row], accept: Callable[[Row, Outcome], None]
     ) -> None:
         """Run one claim's handler, passing each outcome on with the row it belongs to."""
         claimed = {row.id: row for row in rows}
@@ -412,17 +430,15 @@ class JobRunner:
                 reported.add(row_id)
                 accept(row, outcome)
 
+        error = "the handler gave no outcome"
         try:
             await kind.handle_each(rows, report)
-        except Exception:
+        except Exception as exc:
             log.exception("job handler failed", extra={"job": kind.name, "rows": len(rows)})
-            for row in rows:
-                if row.id not in reported:
-                    abandon(row)
-            return
+            error = describe_error(exc)
         for row in rows:  # as `apply` does for a batch: a row left undecided is retried
             if row.id not in reported:
-                accept(row, Outcome(state=row.state, error="no outcome"))
+                accept(row, kind.crashed(row, error))
 
     @contextmanager
     def _waker(self) -> Iterator[_Waker]:

@@ -145,8 +145,10 @@ class DeliveryJob(JobKind[Delivery]):
         results = []
         for row in rows:
             outcome = outcomes.get(row.id)
-            if outcome is None or (
-                outcome.state == "dropped" and outcome.changes.get("last_status") is None
+            if (
+                outcome is None
+                or not outcome.changes  # our own handler failed (`crashed`): nothing was sent
+                or (outcome.state == "dropped" and outcome.changes.get("last_status") is None)
             ):
                 continue  # refused before sending says nothing about the host
             failed = outcome.state in ("queued", "failed")

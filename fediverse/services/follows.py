@@ -24,7 +24,7 @@ from fediverse.services import notifications, remote_actors
 from fediverse.services.context import Context
 from fediverse.store import actors as actor_queries
 from fediverse.store.follows import ACCEPTED, PENDING
-from fediverse.store.tables import Actor, ActorBlock, Follow
+from fediverse.store.tables import Actor, ActorBlock, Follow, OutboxActivity
 from fediverse.store.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -157,10 +157,26 @@ async def _send_answer(
     await _send(session, ctx, followee, activity_id, answer, [follower])
 
 
-async def receive_follow(
-    ctx: Context, follower: Actor, followee_uri: str, activity: dict[str, Any]
-) -> str:
-    """Handle a remote `Follow` of a local actor; return the resulting state."""
+async def receive_follow(ctx: Context, follower: Actor, followee_uri: str, follow_id: str) -> str:
+    """Handle a remote `Follow` (`follow_id` is its parsed IRI) of a local actor; return the
+    resulting state.
+
+    Idempotent by `follow_id`: applying the same Follow again (a worker that lost its outcome
+    re-runs it) answers nothing twice. A new Follow of an existing follow is answered again.
+    """
+    if ctx.uris.is_local(follow_id):
+        raise Unprocessable(
+            f"The Follow's id {follow_id} is on this server; a remote Follow needs an id of its "
+            "own server."
+        )
+    # Our answer embeds the Follow as we understood it (what Mastodon's own answers embed), not
+    # whatever else the sender put in it.
+    follow_activity = {
+        "id": follow_id,
+        "type": "Follow",
+        "actor": follower.uri,
+        "object": followee_uri,
+    }
     async with ctx.sessions() as session:
         followee = await actor_queries.get_by_uri(session, followee_uri)
         if followee is None or not followee.local or followee.deleted_at is not None:
@@ -168,25 +184,42 @@ async def receive_follow(
         if followee.kind == "Application":
             raise Unprocessable("The instance actor cannot be followed.")
         if await _blocked_between(session, follower.id, followee.id):
-            await _send_answer(session, ctx, followee, follower, activity, accept=False)
-            await session.commit()
-            ctx.notify()
+            if not await _answered(session, followee, follow_id):
+                await _send_answer(session, ctx, followee, follower, follow_activity, accept=False)
+                await session.commit()
+                ctx.notify()
             return "rejected"
         row = await _find_follow(session, follower.id, followee.id)
+        if row is not None and row.uri == follow_id:
+            return row.state  # this very Follow took effect already
         if row is not None:
             # A repeated Follow (the remote lost our Accept, or refollows): answer again.
-            row.uri = activity.get("id") or row.uri
+            row.uri = follow_id
             if row.state == ACCEPTED:
-                await _send_answer(session, ctx, followee, follower, activity, accept=True)
+                await _send_answer(session, ctx, followee, follower, follow_activity, accept=True)
         else:
-            row = Follow(uri=activity.get("id"), follower_id=follower.id, followee_id=followee.id)
+            row = Follow(uri=follow_id, follower_id=follower.id, followee_id=followee.id)
             session.add(row)
             await session.flush()
-            await _decide_incoming(session, ctx, row, follower, followee, activity)
+            await _decide_incoming(session, ctx, row, follower, followee, follow_activity)
         await session.commit()
         state = row.state
     ctx.notify()
     return state
+
+
+async def _answered(session: AsyncSession, followee: Actor, follow_id: str) -> bool:
+    """Tell whether `followee` already sent an Accept or Reject of the Follow `follow_id`."""
+    found = await session.scalar(
+        select(OutboxActivity.id)
+        .where(
+            OutboxActivity.actor_id == followee.id,
+            OutboxActivity.object_uri == follow_id,
+            OutboxActivity.type.in_(("Accept", "Reject")),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def _referenced_follow(obj: Any) -> tuple[str | None, str | None, str | None]:

@@ -221,11 +221,20 @@ async def fetch_post_for_reader(ctx: Context, iri: str) -> Post | None:
 
 
 async def apply_update(ctx: Context, doc: ObjectDoc, actor: Actor) -> bool:
-    """Apply a remote edit, keeping the previous version; False if we do not have the post."""
+    """Apply a remote edit, keeping the previous version; False if we do not have the post.
+
+    An edit we already have (the same document again, or one not newer than our copy) changes
+    nothing: re-applying an Update must not record the same version twice.
+    """
     async with ctx.sessions() as session:
         post = await session.scalar(select(Post).where(Post.uri == doc.id))
         if post is None or post.author_id != actor.id or post.deleted_at is not None:
             return False
+        stale = (
+            post.edited_at is not None and doc.updated is not None and doc.updated <= post.edited_at
+        )
+        if doc.raw == post.raw or stale:
+            return True
         session.add(
             PostEdit(
                 post_id=post.id,

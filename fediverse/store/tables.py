@@ -219,7 +219,11 @@ class InboxItem(JobColumns, Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (Index("ix_inbox_items_state_next_attempt_at", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_inbox_items_state_next_attempt_at", "state", "next_attempt_at"),
+        # Per-actor ordering: an actor's earlier unfinished item is found without a scan.
+        Index("ix_inbox_items_actor_uri_state_id", "actor_uri", "state", "id"),
+    )
 
 
 class Delivery(JobColumns, Base):

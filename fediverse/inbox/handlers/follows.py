@@ -13,7 +13,7 @@ async def handle_follow(delivered: Delivered) -> None:
         raise Ignored("Follow without an object")
     if not delivered.ctx.uris.is_local(target):
         raise Ignored(f"Follow of {target}, which is not ours")
-    await follows.receive_follow(delivered.ctx, delivered.actor, target, delivered.activity.raw)
+    await follows.receive_follow(delivered.ctx, delivered.actor, target, delivered.activity.id)
 
 
 async def handle_accept(delivered: Delivered) -> None:
