@@ -42,8 +42,8 @@ async def test_a_direct_post_reaches_exactly_the_people_it_mentions(sqlite_net: 
         await create_user(site.ctx, NewUser(username=name))
     # Followers of alice: rita and sam on remote.example (one shared inbox), olga elsewhere.
     rita = make_remote_actor(net, "https://remote.example/users/rita")
-    sam = make_remote_actor(net, "https://remote.example/users/sam", slot=1)
-    olga = make_remote_actor(net, "https://other.example/users/olga", slot=2)
+    sam = make_remote_actor(net, "https://remote.example/users/sam")
+    olga = make_remote_actor(net, "https://other.example/users/olga")
     for follower in (rita, sam, olga):
         follow = {
             "id": f"{follower.iri}/follows/1",
@@ -53,7 +53,7 @@ async def test_a_direct_post_reaches_exactly_the_people_it_mentions(sqlite_net: 
         }
         assert (await post_signed(net, INBOX, follow, follower.key)).status_code == 202
     # tom follows nobody here and is only known through WebFinger.
-    tom = make_remote_actor(net, "https://third.example/users/tom", slot=3)
+    tom = make_remote_actor(net, "https://third.example/users/tom")
     _serve_webfinger(net, tom)
     await net.settle()
     net.received.clear()

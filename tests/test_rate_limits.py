@@ -255,9 +255,9 @@ async def test_inbox_posts_are_limited_per_verified_server_and_forgeries_spend_n
 ) -> None:
     site = await sqlite_net.add_instance("a.test", rate_limits={"inbox_per_host": "2 per minute"})
     await create_user(site.ctx, NewUser(username="alice"))
-    rita = make_remote_actor(sqlite_net, "https://remote.example/users/rita", slot=0)
-    ross = make_remote_actor(sqlite_net, "https://remote.example/users/ross", slot=1)
-    mallory = make_remote_actor(sqlite_net, "https://evil.example/users/mallory", slot=2)
+    rita = make_remote_actor(sqlite_net, "https://remote.example/users/rita")
+    ross = make_remote_actor(sqlite_net, "https://remote.example/users/ross")
+    mallory = make_remote_actor(sqlite_net, "https://evil.example/users/mallory")
     # Someone else posts activities claiming remote.example's actors: with broken signatures
     # (refused, counted for nobody) and with signatures of their own (refused, counted against
     # the signer's server). remote.example's budget is untouched either way.
@@ -277,7 +277,7 @@ async def test_inbox_posts_are_limited_per_verified_server_and_forgeries_spend_n
         assert_refused(refused, "inbox deliveries from your server (at most 2 per minute)", 60)
     assert await _stored_items(site) == 2
     # Another server is not affected.
-    tom = make_remote_actor(sqlite_net, "https://third.example/users/tom", slot=3)
+    tom = make_remote_actor(sqlite_net, "https://third.example/users/tom")
     async with client_at(site, "192.0.2.10") as shared_address:
         assert (await _deliver(shared_address, _follow(tom.iri, 1), tom.key)).status_code == 202
 

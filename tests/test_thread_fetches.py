@@ -86,7 +86,7 @@ async def test_a_parent_that_answers_later_is_stored_and_never_fetched_again(
     site = await net.add_instance("a.test")
     reply = await _reply_to_missing_parent(net, site)
     net.log.clear()
-    author = make_remote_actor(net, "https://third.example/users/tom", slot=1)
+    author = make_remote_actor(net, "https://third.example/users/tom")
     net.documents[MISSING] = {
         "id": MISSING,
         "type": "Note",
