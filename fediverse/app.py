@@ -25,6 +25,7 @@ from fediverse.inbox.handlers import build_registry
 from fediverse.inbox.job import InboxJob
 from fediverse.inbox.routes import blueprint as inbox_blueprint
 from fediverse.jobs.runner import JobRunner
+from fediverse.logs import install_printable_records
 from fediverse.outbox.delivery import DeliveryJob
 from fediverse.outbox.routes import blueprint as outbox_blueprint
 from fediverse.services import follows
@@ -126,6 +127,7 @@ def create_app(
 
     `run_workers` (default: `[workers] embedded`) runs the job runner inside the web process.
     """
+    install_printable_records()
     ctx = context or build_context(config)
     runner = build_runner(ctx)
     embedded = config.workers.embedded if run_workers is None else run_workers
