@@ -675,3 +675,26 @@ def test_vocabulary() -> None:
     assert is_public("as:Public") and is_public(["x", "Public"]) and is_public([{"id": PUBLIC}])
     assert not is_public(None) and not is_public([{"id": ["x"]}]) and not is_public(5)
     assert ACTIVITY_JSON == "application/activity+json"
+
+
+def test_a_long_language_tag_keeps_its_leading_subtags() -> None:
+    """Posts store at most 16 characters of language; a longer tag must not fail the store."""
+    note = parse_object(
+        {
+            "id": "https://remote.example/notes/lang",
+            "type": "Note",
+            "attributedTo": "https://remote.example/users/rita",
+            "content": "<p>howdy</p>",
+            "contentMap": {"en-US-x-twain-abcdefgh": "<p>howdy</p>"},
+        }
+    )
+    assert note.language == "en-US-x-twain"
+    zh = parse_object(
+        {
+            "id": "https://remote.example/notes/zh",
+            "type": "Note",
+            "attributedTo": "https://remote.example/users/rita",
+            "contentMap": {"zh-Hant-TW": "<p>你好</p>"},
+        }
+    )
+    assert zh.language == "zh-Hant-TW"

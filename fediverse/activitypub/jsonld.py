@@ -136,6 +136,9 @@ MAX_IRI_CHARS: Final = 2_048
 _IRI_FORBIDDEN = re.compile(r"[\x00-\x20\x7f<>\"{}|\\^`]")
 _AS_PREFIXES: Final = (AS_NS + "#", "as:")
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,4}")  # BCP 47, loosely
+# Longest language tag kept: a language, script and region ("zh-Hant-TW") fit; private-use and
+# extension subtags beyond it are dropped whole, never cut in the middle.
+MAX_LANGUAGE_CHARS = 16
 _LINK_TYPE_NAMES: Final = frozenset(LinkType)
 
 
@@ -345,8 +348,18 @@ def language_of(doc: Any) -> str | None:
     for candidate in candidates:
         valid = isinstance(candidate, str) and _LANGUAGE_TAG.fullmatch(candidate) is not None
         if valid and candidate.lower() != "und":
-            return str(candidate)
+            return _shortened_language(str(candidate))
     return None
+
+
+def _shortened_language(tag: str) -> str:
+    """Return the longest run of a tag's leading subtags that fits MAX_LANGUAGE_CHARS."""
+    kept = tag.split("-")[0]
+    for subtag in tag.split("-")[1:]:
+        if len(kept) + 1 + len(subtag) > MAX_LANGUAGE_CHARS:
+            break
+        kept += "-" + subtag
+    return kept
 
 
 def conversation_of(doc: Any) -> str | None:
